@@ -21,7 +21,8 @@ type ListenerOptions struct {
 	// handshake, with err nil on success. It runs on the connection's own
 	// goroutine, so it may record metrics or log; it must not block.
 	OnHandshake func(c net.Conn, info ConnInfo, err error)
-	// Now is the clock used to time handshakes; nil means time.Now.
+	// Now is the clock that times handshakes for Info; nil means
+	// time.Now. The timeout always runs on the real clock.
 	Now func() time.Time
 }
 
@@ -124,7 +125,8 @@ func (l *Listener) handshake(raw net.Conn) {
 	tc := &timedConn{Conn: raw}
 	conn := tls.Server(tc, l.cfg)
 	start := l.opts.Now()
-	err := raw.SetDeadline(start.Add(l.opts.HandshakeTimeout))
+	// Socket deadlines are on the OS clock, whatever clock times us.
+	err := raw.SetDeadline(time.Now().Add(l.opts.HandshakeTimeout))
 	if err == nil {
 		err = conn.Handshake()
 	}

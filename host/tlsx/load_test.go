@@ -91,7 +91,7 @@ func TestLoadForms(t *testing.T) {
 		{name: "SEC 1 EC key after EC PARAMETERS", cert: "a.test.pem", key: reencodeKey(t, "a.test"),
 			wantNames: []string{"a.test"}, wantChain: 1, wantKey: "*ecdsa.PrivateKey"},
 		{name: "key and certificate in one file for both", cert: fixture(t, "a.test.key") + fixture(t, "a.test.pem"),
-			key: fixture(t, "a.test.pem") + fixture(t, "a.test.key"),
+			key:       fixture(t, "a.test.pem") + fixture(t, "a.test.key"),
 			wantNames: []string{"a.test"}, wantChain: 1, wantKey: "*ecdsa.PrivateKey"},
 	}
 	l := Loader{BaseDir: fixtures, Env: Env{HomeDir: func() (string, error) { return abs, nil }}}
