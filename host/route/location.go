@@ -128,22 +128,20 @@ func compileLocation(name string, c *config.Location, lookupEnv func(string) (st
 	if c.EnableReverseProxyHeaders {
 		l.SetHeaders = reverseProxyHeaders()
 	}
-	for i, s := range c.ProxySetHeaders {
-		r, err := ParseHeaderRule(s, vars, lookupEnv)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("proxy_set_headers[%d]: %w", i, err))
-			continue
+	rules := func(key string, items []string) []HeaderRule {
+		var out []HeaderRule
+		for i, s := range items {
+			r, err := ParseHeaderRule(s, vars, lookupEnv)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s[%d]: %w", key, i, err))
+				continue
+			}
+			out = append(out, r)
 		}
-		l.SetHeaders = append(l.SetHeaders, r)
+		return out
 	}
-	for i, s := range c.ProxyAddHeaders {
-		r, err := ParseHeaderRule(s, vars, lookupEnv)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("proxy_add_headers[%d]: %w", i, err))
-			continue
-		}
-		l.AddHeaders = append(l.AddHeaders, r)
-	}
+	l.SetHeaders = append(l.SetHeaders, rules("proxy_set_headers", c.ProxySetHeaders)...)
+	l.AddHeaders = rules("proxy_add_headers", c.ProxyAddHeaders)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
