@@ -1,22 +1,56 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/BurntSushi/toml"
 )
 
-// Duration is a time span written as text in the config: "10s", "1m30s",
-// "2d", "500ms", "1h". Besides Go's units it accepts "d" (24h) and "w" (7d),
-// as Pingap's humantime does. A bare number is seconds.
+// Duration is a time span. In TOML it is either a string in Go's or
+// Pingap's (humantime) notation, "10s", "1m30s", "2d", "500ms", "1h 30min",
+// or a number of seconds (10, 0.5). The units are ns, us (µs), ms, s, m, h,
+// d (24h), w (7d), M (a month of 30.44 days) and y (365.25 days), plus
+// humantime's long spellings (sec, secs, seconds, min, mins, minutes, hr,
+// hours, days, weeks, months, years, msec, usec, nsec, ...). Units are case
+// sensitive, as in humantime: "m" is a minute and "M" a month. A leading "-"
+// makes the span negative, which some keys use to mean "disabled".
 type Duration time.Duration
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// UnmarshalText parses a duration from the config.
+// String writes the duration in Go's notation ("1m30s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalTOML decodes a TOML string or number; BurntSushi/toml calls it,
+// and so does this package's decoder.
+func (d *Duration) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		return d.UnmarshalText([]byte(v))
+	case int64:
+		if v > math.MaxInt64/int64(time.Second) || v < math.MinInt64/int64(time.Second) {
+			return fmt.Errorf("duration of %d seconds is out of range", v)
+		}
+		*d = Duration(time.Duration(v) * time.Second)
+		return nil
+	case float64:
+		ns, err := scaled(v, float64(time.Second))
+		if err != nil {
+			return fmt.Errorf("duration of %v seconds: %w", v, err)
+		}
+		*d = Duration(ns)
+		return nil
+	}
+	return fmt.Errorf("want a duration such as \"10s\" or a number of seconds, got %s", tomlType(v))
+}
+
+// UnmarshalText parses the string notation; encoding/json uses it too.
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := ParseDuration(string(b))
 	if err != nil {
@@ -26,78 +60,133 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText writes the duration in Go's notation.
+// MarshalText writes the duration in Go's notation, which ParseDuration
+// reads back.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// ParseDuration parses the config's duration notation.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("empty duration")
-	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Duration(n * float64(time.Second)), nil
-	}
-	// Expand "d" and "w" units, which time.ParseDuration lacks, term by term.
-	var total time.Duration
-	rest := strings.ReplaceAll(s, " ", "")
-	neg := false
-	if strings.HasPrefix(rest, "-") {
-		neg, rest = true, rest[1:]
-	}
-	for rest != "" {
-		i := 0
-		for i < len(rest) && (rest[i] == '.' || unicode.IsDigit(rune(rest[i]))) {
-			i++
-		}
-		j := i
-		for j < len(rest) && unicode.IsLetter(rune(rest[j])) {
-			j++
-		}
-		if i == 0 || j == i {
-			return 0, fmt.Errorf("invalid duration %q (want e.g. 10s, 1m30s, 2d)", s)
-		}
-		num, unit := rest[:i], strings.ToLower(rest[i:j])
-		var mult time.Duration
-		switch unit {
-		case "w":
-			mult = 7 * 24 * time.Hour
-		case "d":
-			mult = 24 * time.Hour
-		case "h":
-			mult = time.Hour
-		case "m", "min":
-			mult = time.Minute
-		case "s", "sec":
-			mult = time.Second
-		case "ms":
-			mult = time.Millisecond
-		case "us", "µs":
-			mult = time.Microsecond
-		case "ns":
-			mult = time.Nanosecond
-		default:
-			return 0, fmt.Errorf("invalid duration %q: unknown unit %q (want ns, us, ms, s, m, h, d or w)", s, unit)
-		}
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil {
-			return 0, fmt.Errorf("invalid duration %q", s)
-		}
-		total += time.Duration(f * float64(mult))
-		rest = rest[j:]
-	}
-	if neg {
-		total = -total
-	}
-	return total, nil
+// durationUnits maps every accepted unit to its length in nanoseconds.
+var durationUnits = map[string]float64{
+	"ns": 1, "nsec": 1, "nanos": 1,
+	"us": 1e3, "µs": 1e3, "μs": 1e3, "usec": 1e3, "micros": 1e3,
+	"ms": 1e6, "msec": 1e6, "millis": 1e6,
+	"s": 1e9, "sec": 1e9, "secs": 1e9, "second": 1e9, "seconds": 1e9,
+	"m": 60e9, "min": 60e9, "mins": 60e9, "minute": 60e9, "minutes": 60e9,
+	"h": 3600e9, "hr": 3600e9, "hrs": 3600e9, "hour": 3600e9, "hours": 3600e9,
+	"d": 86400e9, "day": 86400e9, "days": 86400e9,
+	"w": 7 * 86400e9, "week": 7 * 86400e9, "weeks": 7 * 86400e9,
+	// humantime's month and year lengths.
+	"M": 2630016e9, "month": 2630016e9, "months": 2630016e9,
+	"y": 31557600e9, "year": 31557600e9, "years": 31557600e9,
 }
 
-// ByteSize is an amount of bytes written as text in the config: "1mb",
-// "64KB", "4MiB", "512". Units are powers of 1024 whatever their spelling
-// (kb = kib = 1024), as in Pingap and nginx. A bare number is bytes.
+// ParseDuration parses the config's duration notation (see Duration). A
+// bare number is seconds.
+func ParseDuration(s string) (time.Duration, error) {
+	rest := strings.TrimSpace(s)
+	if rest == "" {
+		return 0, errors.New("empty duration")
+	}
+	neg := false
+	if rest[0] == '-' || rest[0] == '+' {
+		neg, rest = rest[0] == '-', strings.TrimLeft(rest[1:], " \t")
+	}
+	if isNumber(rest) {
+		n, _ := strconv.ParseFloat(rest, 64)
+		ns, err := scaled(n, float64(time.Second))
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q: %w", s, err)
+		}
+		if neg {
+			ns = -ns
+		}
+		return ns, nil
+	}
+	var total float64
+	for rest != "" {
+		i := 0
+		for i < len(rest) && (rest[i] == '.' || rest[i] >= '0' && rest[i] <= '9') {
+			i++
+		}
+		num := rest[:i]
+		rest = strings.TrimLeft(rest[i:], " \t")
+		j := 0
+		for j < len(rest) && rest[j] != ' ' && rest[j] != '\t' && rest[j] != '.' && (rest[j] < '0' || rest[j] > '9') {
+			j++
+		}
+		unit := rest[:j]
+		rest = strings.TrimLeft(rest[j:], " \t")
+		if !isNumber(num) || unit == "" {
+			return 0, fmt.Errorf("invalid duration %q (want e.g. 10s, 1m30s, 2d or a number of seconds)", s)
+		}
+		mult, ok := durationUnits[unit]
+		if !ok {
+			return 0, fmt.Errorf("invalid duration %q: unknown unit %q (want ns, us, ms, s, m, h, d, w, M or y)", s, unit)
+		}
+		n, _ := strconv.ParseFloat(num, 64)
+		total += n * mult
+		if total >= math.MaxInt64 {
+			return 0, fmt.Errorf("invalid duration %q: out of range", s)
+		}
+	}
+	ns := time.Duration(math.Round(total))
+	if neg {
+		ns = -ns
+	}
+	return ns, nil
+}
+
+// isNumber reports whether s is digits with at most one decimal point and
+// at least one digit, the only number form the units accept (no exponent,
+// no sign, no NaN or Inf).
+func isNumber(s string) bool {
+	digits, dots := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			digits++
+		case s[i] == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1
+}
+
+// scaled multiplies n by unit and rounds to an int64, refusing NaN,
+// infinities and results out of range.
+func scaled(n, unit float64) (time.Duration, error) {
+	v := math.Round(n * unit)
+	if math.IsNaN(v) || v >= math.MaxInt64 || v <= math.MinInt64 {
+		return 0, errors.New("out of range")
+	}
+	return time.Duration(v), nil
+}
+
+// ByteSize is an amount of bytes. In TOML it is an integer number of bytes
+// or a string with a unit, "1mb", "64 KiB", "512", read as Pingap's bytesize
+// crate reads it: k, kb, m, mb, g, gb, t, tb, p, pb are powers of 1000 and
+// ki, kib, mi, mib, gi, gib, ti, tib, pi, pib powers of 1024, case
+// insensitive; a fraction is allowed with a unit ("1.5mb"). Sizes are never
+// negative.
 type ByteSize int64
 
-// UnmarshalText parses a size from the config.
+// UnmarshalTOML decodes a TOML string or integer.
+func (b *ByteSize) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		return b.UnmarshalText([]byte(v))
+	case int64:
+		if v < 0 {
+			return fmt.Errorf("size %d is negative", v)
+		}
+		*b = ByteSize(v)
+		return nil
+	}
+	return fmt.Errorf("want a size such as \"1mb\" or a number of bytes, got %s", tomlType(v))
+}
+
+// UnmarshalText parses the string notation; encoding/json uses it too.
 func (b *ByteSize) UnmarshalText(t []byte) error {
 	v, err := ParseByteSize(string(t))
 	if err != nil {
@@ -107,40 +196,91 @@ func (b *ByteSize) UnmarshalText(t []byte) error {
 	return nil
 }
 
-// MarshalText writes the size in bytes.
+// MarshalText writes the size as a number of bytes, which ParseByteSize
+// reads back.
 func (b ByteSize) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(b), 10)), nil }
 
-// ParseByteSize parses the config's size notation.
+// MarshalJSON writes the size as a JSON number of bytes.
+func (b ByteSize) MarshalJSON() ([]byte, error) { return b.MarshalText() }
+
+// UnmarshalJSON reads a JSON number of bytes or a string in the config's
+// notation.
+func (b *ByteSize) UnmarshalJSON(data []byte) error {
+	s := string(data)
+	if uq, err := strconv.Unquote(s); err == nil {
+		s = uq
+	}
+	return b.UnmarshalText([]byte(s))
+}
+
+// String writes the size as a number of bytes.
+func (b ByteSize) String() string { return strconv.FormatInt(int64(b), 10) }
+
+var sizeUnits = map[string]float64{
+	"": 1, "b": 1,
+	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
+	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
+	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
+	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
+	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
+}
+
+// ParseByteSize parses the config's size notation (see ByteSize).
 func ParseByteSize(s string) (int64, error) {
-	t := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+	t := strings.TrimSpace(s)
 	if t == "" {
-		return 0, fmt.Errorf("empty size")
+		return 0, errors.New("empty size")
+	}
+	if n, err := strconv.ParseInt(t, 10, 64); err == nil && n >= 0 && t[0] != '+' {
+		return n, nil
 	}
 	i := 0
-	for i < len(t) && (t[i] == '.' || (t[i] >= '0' && t[i] <= '9')) {
+	for i < len(t) && (t[i] == '.' || t[i] >= '0' && t[i] <= '9') {
 		i++
 	}
-	if i == 0 {
-		return 0, fmt.Errorf("invalid size %q (want e.g. 512, 64kb, 1mb)", s)
+	if !isNumber(t[:i]) {
+		return 0, fmt.Errorf("invalid size %q (want e.g. 512, 64kb, 1mib)", s)
 	}
-	n, err := strconv.ParseFloat(t[:i], 64)
+	unit := strings.ToLower(strings.TrimLeft(t[i:], " \t"))
+	mult, ok := sizeUnits[unit]
+	if !ok {
+		return 0, fmt.Errorf("invalid size %q: unknown unit %q (want b, kb, kib, mb, mib, gb, gib, tb, tib, pb or pib)", s, t[i:])
+	}
+	n, _ := strconv.ParseFloat(t[:i], 64)
+	v, err := scaled(n, mult)
 	if err != nil {
-		return 0, fmt.Errorf("invalid size %q", s)
+		return 0, fmt.Errorf("invalid size %q: %w", s, err)
 	}
-	var mult float64
-	switch t[i:] {
-	case "", "b":
-		mult = 1
-	case "k", "kb", "kib":
-		mult = 1 << 10
-	case "m", "mb", "mib":
-		mult = 1 << 20
-	case "g", "gb", "gib":
-		mult = 1 << 30
-	case "t", "tb", "tib":
-		mult = 1 << 40
-	default:
-		return 0, fmt.Errorf("invalid size %q: unknown unit %q (want b, kb, mb, gb or tb)", s, t[i:])
-	}
-	return int64(n * mult), nil
+	return int64(v), nil
 }
+
+// tomlType names the TOML type of a decoded value, for error messages.
+func tomlType(v any) string {
+	switch v := v.(type) {
+	case string:
+		return "string"
+	case int64:
+		return "integer " + strconv.FormatInt(v, 10)
+	case float64:
+		return "float " + strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return "boolean " + strconv.FormatBool(v)
+	case time.Time:
+		return "datetime"
+	case []map[string]any:
+		return "array of tables"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "table"
+	case nil:
+		return "nothing"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// Both types decode themselves from strings and numbers, whoever decodes.
+var (
+	_ toml.Unmarshaler = (*Duration)(nil)
+	_ toml.Unmarshaler = (*ByteSize)(nil)
+)
