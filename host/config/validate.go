@@ -70,18 +70,18 @@ func (k *checker) item(path, name string, missing bool) bool {
 }
 
 var (
-	logLevels           = []string{"debug", "info", "warn", "warning", "error"}
-	webhookCategories   = []string{"backend_status", "diff_config", "lets_encrypt", "parse_certificate_fail", "reload_config", "reload_config_fail", "restart", "restart_fail", "service_discover_fail", "tls_validity", "upstream_status"}
-	tlsVersions         = []string{"tlsv1.1", "tlsv1.2", "tlsv1.3"}
-	discoveries         = []string{"static", "dns", "transparent"}
-	alpns               = []string{"h1", "h2", "h2h1"}
-	failPolicies        = []string{"closed", "open"}
-	pluginSteps         = []string{"early_request", "request", "proxy_upstream", "upstream_response", "response"}
-	serverModules       = []string{"grpc-web"}
-	storageCategories   = []string{"config", "secret"}
-	acmeProviders       = []string{"lets_encrypt"}
-	dnsProviders        = []string{"ali", "aliyun", "cf", "cloudflare", "tencent", "huawei", "manual"}
-	maxWasmMemory int64 = 4 << 30
+	logLevels               = []string{"debug", "info", "warn", "warning", "error"}
+	webhookCategories       = []string{"backend_status", "diff_config", "lets_encrypt", "parse_certificate_fail", "reload_config", "reload_config_fail", "restart", "restart_fail", "service_discover_fail", "tls_validity", "upstream_status"}
+	tlsVersions             = []string{"tlsv1.1", "tlsv1.2", "tlsv1.3"}
+	discoveries             = []string{"static", "dns", "transparent"}
+	alpns                   = []string{"h1", "h2", "h2h1"}
+	failPolicies            = []string{"closed", "open"}
+	pluginSteps             = []string{"early_request", "request", "proxy_upstream", "upstream_response", "response"}
+	serverModules           = []string{"grpc-web"}
+	storageCategories       = []string{"config", "secret"}
+	acmeProviders           = []string{"lets_encrypt"}
+	dnsProviders            = []string{"ali", "aliyun", "cf", "cloudflare", "tencent", "huawei", "manual"}
+	maxWasmMemory     int64 = 4 << 30
 )
 
 func (k *checker) basic() {
