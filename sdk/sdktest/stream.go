@@ -191,10 +191,11 @@ func (s *Stream) sendBody(b *body, dir int, chunk []byte, eos bool, cb func(uint
 	var a abi.Action
 	s.h.callback(s.id, func() { a = cb(s.id, uint32(len(b.buf)), eos) })
 	b.inCallback = false
-	if a == abi.ActionContinue && !s.paused[dir] {
+	if a == abi.ActionContinue {
+		// Continue releases everything buffered by earlier pauses.
 		b.sent = append(b.sent, b.buf...)
-		b.buf, b.buffering = nil, false
-	} else if a != abi.ActionContinue {
+		b.buf, b.buffering, s.paused[dir] = nil, false, false
+	} else {
 		b.buffering, s.paused[dir] = true, true
 	}
 	return a
