@@ -86,8 +86,8 @@ func TestHeaders(t *testing.T) {
 		seen.agent = h.Get("User-Agent")
 		seen.values = h.Values("x-multi")
 		h.Range(func(k, v string) bool { seen.n++; return true })
-		check(t, "set", h.Set("X-Multi", "one"))       // two values: remove + add
-		check(t, "set new", h.Set("x-new", "v"))        // absent: add
+		check(t, "set", h.Set("X-Multi", "one"))         // two values: remove + add
+		check(t, "set new", h.Set("x-new", "v"))         // absent: add
 		check(t, "set single", h.Set("user-agent", "b")) // one value: replace in place
 		check(t, "add", h.Add("X-Added", "1"))
 		check(t, "add again", h.Add("x-added", "2"))
