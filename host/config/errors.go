@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -126,6 +128,45 @@ func (r *report) err() error {
 		return nil
 	}
 	return r.errs
+}
+
+// sort groups the errors and the warnings by item, in section order then
+// item name (document-wide problems and basic first), keeping the order
+// they were found in within an item: decoding before validation.
+func (r *report) sort() {
+	before := func(a, b string) bool {
+		sa, na := itemOf(a)
+		sb, nb := itemOf(b)
+		if sa != sb {
+			return sa < sb
+		}
+		return na < nb
+	}
+	sort.SliceStable(r.errs, func(i, j int) bool { return before(r.errs[i].Path, r.errs[j].Path) })
+	sort.SliceStable(r.warns, func(i, j int) bool { return before(r.warns[i].Path, r.warns[j].Path) })
+}
+
+// itemOf splits the section (as its index in sectionNames, -1 for none)
+// and the item name off the front of a path.
+func itemOf(path string) (section int, name string) {
+	end := strings.IndexAny(path, ".[")
+	if end < 0 {
+		end = len(path)
+	}
+	section = slices.Index(sectionNames, path[:end])
+	if section <= 0 || end == len(path) || path[end] != '.' {
+		// Document-wide, basic (whose keys are not items), or unknown.
+		return section, ""
+	}
+	rest := path[end+1:]
+	if q, err := strconv.QuotedPrefix(rest); err == nil {
+		name, _ = strconv.Unquote(q)
+		return section, name
+	}
+	if i := strings.IndexAny(rest, ".["); i >= 0 {
+		rest = rest[:i]
+	}
+	return section, rest
 }
 
 // join builds a dotted path from its pieces, quoting the pieces that are not

@@ -107,6 +107,7 @@ func load(docs []Document, baseDir string, e env) (*Config, []Warning, error) {
 	c.BaseDir = baseDir
 	applyDefaults(c, e)
 	validate(c, e, l.r)
+	l.r.sort()
 	if len(docs) > 1 {
 		l.attribute()
 	}

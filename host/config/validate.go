@@ -18,6 +18,7 @@ import (
 func Validate(c *Config) ([]Warning, error) {
 	r := &report{}
 	validate(c, hostEnv(), r)
+	r.sort()
 	return r.warns, r.err()
 }
 
@@ -70,19 +71,21 @@ func (k *checker) item(path, name string, missing bool) bool {
 }
 
 var (
-	logLevels               = []string{"debug", "info", "warn", "warning", "error"}
-	webhookCategories       = []string{"backend_status", "diff_config", "lets_encrypt", "parse_certificate_fail", "reload_config", "reload_config_fail", "restart", "restart_fail", "service_discover_fail", "tls_validity", "upstream_status"}
-	tlsVersions             = []string{"tlsv1.1", "tlsv1.2", "tlsv1.3"}
-	discoveries             = []string{"static", "dns", "transparent"}
-	alpns                   = []string{"h1", "h2", "h2h1"}
-	failPolicies            = []string{"closed", "open"}
-	pluginSteps             = []string{"early_request", "request", "proxy_upstream", "upstream_response", "response"}
-	serverModules           = []string{"grpc-web"}
-	storageCategories       = []string{"config", "secret"}
-	acmeProviders           = []string{"lets_encrypt"}
-	dnsProviders            = []string{"ali", "aliyun", "cf", "cloudflare", "tencent", "huawei", "manual"}
-	maxWasmMemory     int64 = 4 << 30
+	logLevels         = []string{"debug", "info", "warn", "warning", "error"}
+	webhookCategories = []string{"backend_status", "diff_config", "lets_encrypt", "parse_certificate_fail", "reload_config", "reload_config_fail", "restart", "restart_fail", "service_discover_fail", "tls_validity", "upstream_status"}
+	tlsVersions       = []string{"tlsv1.1", "tlsv1.2", "tlsv1.3"}
+	discoveries       = []string{"static", "dns", "transparent"}
+	alpns             = []string{"h1", "h2", "h2h1"}
+	failPolicies      = []string{"closed", "open"}
+	pluginSteps       = []string{"early_request", "request", "proxy_upstream", "upstream_response", "response"}
+	serverModules     = []string{"grpc-web"}
+	storageCategories = []string{"config", "secret"}
+	acmeProviders     = []string{"lets_encrypt"}
+	dnsProviders      = []string{"ali", "aliyun", "cf", "cloudflare", "tencent", "huawei", "manual"}
 )
+
+// maxWasmMemory is the address space of a 32-bit Wasm module.
+const maxWasmMemory = 4 << 30
 
 func (k *checker) basic() {
 	b := &k.c.Basic
@@ -182,8 +185,10 @@ func (k *checker) servers() {
 }
 
 // listen checks a server's comma-separated listen addresses, and that no
-// other server uses them. The wildcard hosts ("", 0.0.0.0, ::) count as one,
-// since a dual-stack [::]:80 takes 0.0.0.0:80 too.
+// other server uses them. Only the same address counts as a conflict
+// (IPs compared by value, so "[::0]:80" is "[::]:80"): whether "0.0.0.0:80"
+// and "[::]:80" can both be bound depends on how host/server opens IPv6
+// wildcards, so they are not refused here.
 func (k *checker) listen(path, addrs string, used map[string]string) {
 	p := sub(path, "addr")
 	if strings.TrimSpace(addrs) == "" {
@@ -202,14 +207,10 @@ func (k *checker) listen(path, addrs string, used map[string]string) {
 			k.r.errorf(p, "invalid listen address %q: port %q is not a number from 0 to 65535", a, port)
 			continue
 		}
-		key := net.JoinHostPort(host, port)
+		key := host + " " + strconv.Itoa(n)
 		if ip, err := netip.ParseAddr(host); err == nil {
-			if ip.IsUnspecified() {
-				key = "*:" + port
-			}
-		} else if host == "" {
-			key = "*:" + port
-		} else if !validHostname(host) {
+			key = ip.String() + " " + strconv.Itoa(n)
+		} else if host != "" && !validHostname(host) {
 			k.r.errorf(p, "invalid listen address %q: %q is neither an IP address nor a host name", a, host)
 			continue
 		}
