@@ -374,6 +374,8 @@ func TestACMEPebble(t *testing.T) {
 	})
 
 	t.Run("a reload keeps obtained certificates", func(t *testing.T) {
+		// The ACME certificate becomes the default as well.
+		cfg.Certificates["alpn"].IsDefault = true
 		m.Swap(build(t, m, cfg))
 		addr := serve(t, m.TLSConfig("web"), ListenerOptions{})
 		for _, name := range []string{"alpn.sluice.test", "http.sluice.test"} {
@@ -385,6 +387,15 @@ func TestACMEPebble(t *testing.T) {
 			checkIssued(t, c, name)
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("%s took %v: ordered again instead of served from memory", name, d)
+			}
+		}
+		for _, sni := range []string{"unknown.sluice.test", ""} {
+			c, err := dial(t, addr, sni, func(c *tls.Config) { c.InsecureSkipVerify = true })
+			if err != nil {
+				t.Fatalf("SNI %q: %v", sni, err)
+			}
+			if got := leafName(c); got != "alpn.sluice.test" {
+				t.Errorf("SNI %q got %q; want the ACME default alpn.sluice.test", sni, got)
 			}
 		}
 	})

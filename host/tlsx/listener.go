@@ -88,6 +88,8 @@ func (l *Listener) acceptLoop() {
 				return
 			}
 			if errors.Is(err, net.ErrClosed) {
+				// Closed under us: later Accepts must fail too, not block.
+				l.shutdown()
 				return
 			}
 			continue
@@ -142,6 +144,12 @@ func (l *Listener) handshake(raw net.Conn) {
 		conn.Close()
 		return
 	}
+	if conn.ConnectionState().NegotiatedProtocol == alpnACME {
+		// A TLS-ALPN-01 validation ends with the handshake (RFC 8737 §3);
+		// there is nothing for the HTTP server to read.
+		conn.Close()
+		return
+	}
 	select {
 	case l.ready <- acceptResult{c: conn}:
 	case <-l.done:
@@ -163,20 +171,28 @@ func (l *Listener) Accept() (net.Conn, error) {
 // progress and waits for their goroutines. Connections already returned by
 // Accept are not touched.
 func (l *Listener) Close() error {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
+	if !l.shutdown() {
 		return nil
+	}
+	err := l.inner.Close()
+	l.wg.Wait()
+	return err
+}
+
+// shutdown marks the Listener closed, wakes Accept and aborts handshakes in
+// progress. It reports false if the Listener was already closed.
+func (l *Listener) shutdown() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
 	}
 	l.closed = true
 	close(l.done)
 	for c := range l.inflight {
 		c.Close()
 	}
-	l.mu.Unlock()
-	err := l.inner.Close()
-	l.wg.Wait()
-	return err
+	return true
 }
 
 // Addr is the inner listener's address.

@@ -225,3 +225,25 @@ func TestInfoOnOtherConns(t *testing.T) {
 		t.Error("Info before the handshake reported ok")
 	}
 }
+
+func TestListenerInnerClosed(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewListener(inner, &tls.Config{}, ListenerOptions{})
+	defer l.Close()
+	inner.Close()
+	for i := range 3 {
+		res := make(chan error, 1)
+		go func() { _, err := l.Accept(); res <- err }()
+		select {
+		case err := <-res:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Errorf("Accept %d after the inner listener closed: %v; want net.ErrClosed", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("Accept %d blocks after the inner listener closed", i)
+		}
+	}
+}
