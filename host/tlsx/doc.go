@@ -85,7 +85,8 @@
 // NewListener wraps a TCP listener: it handshakes each connection on its
 // own goroutine under a timeout and returns from Accept only finished
 // *tls.Conn values, so a slow client never blocks Accept and net/http still
-// sees TLS (r.TLS, h2 by ALPN). Info(conn) gives the negotiated version,
+// sees TLS (r.TLS, h2 by ALPN); TLS-ALPN-01 validations end at the
+// handshake and never reach Accept. Info(conn) gives the negotiated version,
 // cipher, ALPN, SNI and the handshake's duration, e.g. from
 // http.Server.ConnContext; ListenerOptions.OnHandshake observes successes
 // and failures for metrics.
