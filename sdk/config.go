@@ -322,3 +322,42 @@ type durationError struct{ in, msg string }
 func (e *durationError) Error() string {
 	return "invalid duration " + strconv.Quote(e.in) + ": " + e.msg
 }
+
+// HeaderLines returns the value of key, an array of "Name: value" strings
+// (Pingap's header lists), as pairs with lower-cased names, or nil when
+// absent. An entry without a colon, or whose name is not an HTTP token, is a
+// problem naming the entry.
+func (c *Config) HeaderLines(key string) [][2]string {
+	lines := c.Strings(key)
+	if lines == nil {
+		return nil
+	}
+	out := make([][2]string, 0, len(lines))
+	for i, l := range lines {
+		name, value, ok := strings.Cut(l, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !IsToken(name) {
+			c.Invalid(key+"["+strconv.Itoa(i)+"]", `want "Name: value", got `+strconv.Quote(l))
+			continue
+		}
+		out = append(out, [2]string{lower(name), value})
+	}
+	return out
+}
+
+// IsToken reports whether s is a valid HTTP header name (an RFC 9110 token).
+func IsToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

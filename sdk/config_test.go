@@ -32,6 +32,13 @@ func TestConfig(t *testing.T) {
 		{name: "strings", in: `{"h":["a: 1","b: 2"]}`, read: func(c *Config) any { return strings.Join(c.Strings("h"), "|") }, want: "a: 1|b: 2"},
 		{name: "strings element wrong", in: `{"h":["a",2]}`, read: func(c *Config) any { return len(c.Strings("h")) }, want: 0,
 			wantErr: `key "h[1]": want a string, got number "2"`},
+		{name: "header lines", in: `{"h":["X-A: 1","x-b:two words"]}`, read: func(c *Config) any {
+			return strings.Join([]string{c.HeaderLines("h")[0][0], c.HeaderLines("h")[1][1]}, "|")
+		}, want: "x-a|two words"},
+		{name: "header line without colon", in: `{"h":["X-A 1"]}`, read: func(c *Config) any { return len(c.HeaderLines("h")) }, want: 0,
+			wantErr: `key "h[0]": want "Name: value", got "X-A 1"`},
+		{name: "header line bad name", in: `{"h":["X A: 1"]}`, read: func(c *Config) any { return len(c.HeaderLines("h")) }, want: 0,
+			wantErr: `key "h[0]"`},
 		{name: "string map", in: `{"m":{"a":"1"}}`, read: func(c *Config) any { return c.StringMap("m")["a"] }, want: "1"},
 		{name: "unknown key with suggestion", in: `{"sise":8}`, read: func(c *Config) any { return c.Int("size", 8) }, want: 8,
 			wantErr: `unknown key "sise" (did you mean "size"?)`},
