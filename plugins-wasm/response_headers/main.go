@@ -37,12 +37,12 @@ func init() { sdk.Register(newResponseHeaders) }
 type source uint8
 
 const (
-	literal   source = iota
-	fromReq          // captured from the request headers (arg: header name)
-	fromXFF          // X-Forwarded-For of the request plus the client address
-	fromProp         // a property, read at response time (arg: path)
-	fromHost         // host part of an "ip:port" property (arg: path)
-	fromPort         // port part of an "ip:port" property (arg: path)
+	literal  source = iota
+	fromReq         // captured from the request headers (arg: header name)
+	fromXFF         // X-Forwarded-For of the request plus the client address
+	fromProp        // a property, read at response time (arg: path)
+	fromHost        // host part of an "ip:port" property (arg: path)
+	fromPort        // port part of an "ip:port" property (arg: path)
 )
 
 type value struct {
