@@ -40,7 +40,8 @@
 //     and versions; ranges; and the references between items. The error is
 //     an Errors, a list of *Error each with a Path and a Msg, one per line
 //     when printed. A value that failed to decode is not complained about
-//     again.
+//     again, and a document that is not valid TOML stops this step, since
+//     the items it meant to define are unknown.
 //
 // Load returns the Config only when there is no error, so a bad
 // configuration never becomes the running one.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -92,6 +93,8 @@ type loader struct {
 	origin map[string]string
 	// included holds the parsed value of each "config" storage.
 	included map[string]map[string]any
+	// unparsed is set when a document is not valid TOML.
+	unparsed bool
 }
 
 // merged is the union of the documents, still as TOML trees.
@@ -106,7 +109,11 @@ func load(docs []Document, baseDir string, e env) (*Config, []Warning, error) {
 	c := l.decode(m)
 	c.BaseDir = baseDir
 	applyDefaults(c, e)
-	validate(c, e, l.r)
+	if !l.unparsed {
+		// A document that does not parse may define anything, so checks
+		// that look across items would only add false alarms.
+		validate(c, e, l.r)
+	}
 	l.r.sort()
 	if len(docs) > 1 {
 		l.attribute()
@@ -128,15 +135,12 @@ func (l *loader) merge(docs []Document) merged {
 		var tree map[string]any
 		if _, err := toml.Decode(string(doc.Data), &tree); err != nil {
 			l.r.errs = append(l.r.errs, &Error{File: doc.Name, Msg: syntaxError(err)})
+			l.unparsed = true
 			continue
 		}
 		for _, section := range sortedKeys(tree) {
 			v := tree[section]
-			known := false
-			for _, s := range sectionNames {
-				known = known || s == section
-			}
-			if !known {
+			if !slices.Contains(sectionNames, section) {
 				l.r.errs = append(l.r.errs, &Error{File: doc.Name, Path: quoteKey(section),
 					Msg: fmt.Sprintf("unknown section %q%s", section, didYouMean(section, sectionNames))})
 				continue

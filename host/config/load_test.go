@@ -150,22 +150,29 @@ func TestLoadDirectoryProblems(t *testing.T) {
 		"a.toml": "[basic]\nname = \"a\"\n[upstreams.b]\naddrs = [\"127.0.0.1:1\"]\n[servers.main]\naddr = \"127.0.0.1:0\"\nlocations = [\"api\"]\n",
 		"b.toml": "[basic]\nname = \"b\"\nthreads = 4\n[upstreams.b]\naddrs = [\"127.0.0.1:2\"]\n",
 		"c.toml": "[locations.api]\nupstream = \"x\"\n",
-		"d.toml": "[servers.other\n",
 	})
-	a, b, cf, d := filepath.Join(dir, "a.toml"), filepath.Join(dir, "b.toml"), filepath.Join(dir, "c.toml"), filepath.Join(dir, "d.toml")
-	_, warns, err := Load(dir)
-	wantErrs := []string{
-		d + ": line 2, column 15: expected '.' or ']' to end table name, but got '\\n' instead",
+	a, b, c := filepath.Join(dir, "a.toml"), filepath.Join(dir, "b.toml"), filepath.Join(dir, "c.toml")
+	duplicates := []string{
 		b + ": basic.name: set in both " + a + " and " + b,
-		cf + `: locations.api.upstream: unknown upstream "x"`,
 		b + ": upstreams.b: defined in both " + a + " and " + b,
 	}
+	_, warns, err := Load(dir)
+	wantErrs := []string{duplicates[0], c + `: locations.api.upstream: unknown upstream "x"`, duplicates[1]}
 	if got := lines(err); !slices.Equal(got, wantErrs) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErrs, "\n"))
 	}
 	wantWarns := []string{b + ": basic.threads: ignored: Go runs every server on all cores; set GOMAXPROCS to limit them"}
 	if got := warnLines(warns); !slices.Equal(got, wantWarns) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantWarns, "\n"))
+	}
+
+	// A file that is not TOML might define upstreams.x: the references are
+	// no longer checked, the rest still is.
+	writeFiles(t, dir, map[string]string{"d.toml": "[upstreams.x\n"})
+	_, _, err = Load(dir)
+	wantErrs = append([]string{filepath.Join(dir, "d.toml") + ": line 2, column 13: expected '.' or ']' to end table name, but got '\\n' instead"}, duplicates...)
+	if got := lines(err); !slices.Equal(got, wantErrs) {
+		t.Errorf("with a broken file, errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErrs, "\n"))
 	}
 }
 

@@ -124,6 +124,9 @@ func (k *checker) basic() {
 
 func (k *checker) servers() {
 	c := k.c
+	if len(c.Servers) == 0 {
+		k.r.warnf("servers", "no servers: sluice will not listen anywhere")
+	}
 	used := map[string]string{} // listen address → server path
 	for _, name := range sortedKeys(c.Servers) {
 		p := join("servers", name)

@@ -388,3 +388,11 @@ func TestValidateAfterEdit(t *testing.T) {
 		t.Fatalf("Validate(edited) =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestNoServersWarns(t *testing.T) {
+	c, warns, err := loadString("[upstreams.b]\naddrs = [\"127.0.0.1:1\"]\n")
+	want := []string{"servers: no servers: sluice will not listen anywhere"}
+	if c == nil || err != nil || !slices.Equal(warnLines(warns), want) {
+		t.Fatalf("loading a config without servers = %v, warnings %q; want it loaded with warnings %q", err, warnLines(warns), want)
+	}
+}
