@@ -7,9 +7,18 @@ import (
 	"sync/atomic"
 
 	"github.com/sluice-proxy/sluice/host/internal/conninfo"
+	"github.com/sluice-proxy/sluice/host/tlsx"
 )
 
-func connContext(ctx context.Context, c net.Conn) context.Context { return conninfo.New(ctx, c) }
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	ctx, cc := conninfo.New(ctx, c)
+	if info, ok := tlsx.Info(c); ok {
+		cc.TLSVersion = info.VersionName()
+		cc.TLSCipher = info.CipherName()
+		cc.Handshake = info.HandshakeDuration
+	}
+	return ctx
+}
 
 // connState counts open client connections for metrics.
 func connState(_ net.Conn, s http.ConnState) {

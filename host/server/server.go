@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sluice-proxy/sluice/host/tlsx"
 )
 
 // Spec describes one server as the config wants it.
@@ -38,6 +40,8 @@ type Spec struct {
 	MaxConcurrentStreams int
 	// TCP holds socket options.
 	TCP TCPOptions
+	// OnHandshake, if set, is told about every TLS handshake (metrics).
+	OnHandshake func(c net.Conn, info tlsx.ConnInfo, err error)
 	// Fingerprint identifies the listener-relevant settings. Two Specs of
 	// the same server with equal fingerprints share one http.Server across
 	// an Apply. The caller computes it from the config (TLS and Handler
@@ -163,8 +167,8 @@ func (m *Manager) Apply(specs []Spec) error {
 	for _, s := range specs {
 		old := m.sites[s.Name]
 		if old != nil && old.spec.Fingerprint == s.Fingerprint && sameAddrs(old.spec.Addrs, s.Addrs) {
-			old.spec.Handler = s.Handler
-			old.srv.Handler = s.Handler
+			// The handler is not swapped (it would race with requests
+			// being served): callers keep one handler per server name.
 			// The TLS config is not swapped: its certificates come
 			// through the tlsx Manager's pointer, and its other settings
 			// are part of the fingerprint.
@@ -251,25 +255,21 @@ func (m *Manager) newSite(s Spec) *site {
 		streams = 100
 	}
 	srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: streams}
-	if s.TLS != nil {
-		// ServeTLS clones it and adds "h2"/"http/1.1" to NextProtos as
-		// Protocols says.
-		srv.TLSConfig = s.TLS
-	}
 	st := &site{spec: s, srv: srv}
 	for range s.Addrs {
 		f := newFeed()
 		st.feeds = append(st.feeds, f)
 		m.wg.Add(1)
+		var ln net.Listener = f
+		if s.TLS != nil {
+			// Handshakes run off the accept path with a deadline, and
+			// net/http gets finished *tls.Conn values; it negotiates h2
+			// from their ALPN as long as its own TLSConfig stays nil.
+			ln = tlsx.NewListener(f, s.TLS, tlsx.ListenerOptions{HandshakeTimeout: s.ReadHeaderTimeout, OnHandshake: s.OnHandshake})
+		}
 		go func() {
 			defer m.wg.Done()
-			var err error
-			if s.TLS != nil {
-				// ServeTLS with empty cert paths uses TLSConfig and sets up h2.
-				err = srv.ServeTLS(f, "", "")
-			} else {
-				err = srv.Serve(f)
-			}
+			err := srv.Serve(ln)
 			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				m.log.Error("serving stopped", "server", s.Name, "err", err)
 			}

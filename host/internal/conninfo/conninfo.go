@@ -5,7 +5,6 @@ package conninfo
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"sync/atomic"
 	"time"
@@ -23,25 +22,22 @@ type Conn struct {
 	Requests atomic.Int64
 	// Local and Remote are the connection's addresses.
 	Local, Remote net.Addr
-	// TLS is the TLS connection, nil for plain connections; its
-	// ConnectionState is complete once the first request arrives.
-	TLS *tls.Conn
-	// Handshake is how long the TLS handshake took (zero for plain or not
-	// yet measured connections), in nanoseconds; set by host/server.
-	Handshake atomic.Int64
+	// TLSVersion and TLSCipher name the TLS version and cipher suite as
+	// logs show them ("TLSv1.3", OpenSSL names); empty on plain
+	// connections. Handshake is how long the TLS handshake took.
+	TLSVersion, TLSCipher string
+	Handshake             time.Duration
 }
 
 type key struct{}
 
 var seq atomic.Uint64
 
-// New returns the context of a freshly accepted connection.
-func New(ctx context.Context, c net.Conn) context.Context {
+// New returns the context of a freshly accepted connection, and the Conn
+// in it for the caller to complete.
+func New(ctx context.Context, c net.Conn) (context.Context, *Conn) {
 	cc := &Conn{ID: seq.Add(1), Accepted: time.Now(), Local: c.LocalAddr(), Remote: c.RemoteAddr()}
-	if t, ok := c.(*tls.Conn); ok {
-		cc.TLS = t
-	}
-	return context.WithValue(ctx, key{}, cc)
+	return context.WithValue(ctx, key{}, cc), cc
 }
 
 // From returns the connection of a request's context, or nil.

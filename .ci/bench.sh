@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# make bench: sluice side by side with nginx (1 worker) in front of the same
+# nginx upstream, measured with wrk in alternating rounds. sluice runs with
+# GOMAXPROCS=1 so that the comparison is per core. Prints requests/s and p99
+# per case and the ratio sluice/nginx (median of the rounds).
+#
+# Knobs (environment): ROUNDS (3), DURATION (10s), CONNS (64), CASES
+# ("proxy plugins1 plugins5"), KEEP (1 keeps the work dir).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+CASES=${CASES:-proxy plugins1 plugins5}
+NGINX=${NGINX:-/usr/sbin/nginx}
+BIN=${BIN:-bin/sluice}
+PLUGIN_DIR=${PLUGIN_DIR:-$PWD/plugins}
+
+for t in "$NGINX" wrk "$BIN"; do
+	command -v "$t" >/dev/null || { echo "bench: $t not found (run make deps build)" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ "${KEEP:-0}" = 1 ] && echo "work dir: $work" || rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Two cores: the proxies get CPU 1, the upstream and wrk share CPU 0. With
+# one core the pinning is skipped.
+if [ "$(nproc)" -ge 2 ]; then PROXY_CPU="taskset -c 1"; LOAD_CPU="taskset -c 0"; else PROXY_CPU=""; LOAD_CPU=""; fi
+
+UP=127.0.0.1:18081
+NG=127.0.0.1:18082
+SL=127.0.0.1:18083
+
+mkdir -p "$work/up" "$work/ng"
+cat >"$work/up/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/up/pid;
+error_log $work/up/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	server {
+		listen $UP reuseport;
+		location / { default_type text/plain; return 200 "hello from the upstream, a small response\n"; }
+	}
+}
+EOF
+cat >"$work/ng/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/ng/pid;
+error_log $work/ng/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	upstream up { server $UP; keepalive 128; }
+	server {
+		listen $NG;
+		location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+	}
+}
+EOF
+
+plugin_list() {
+	local n=$1 out=""
+	for ((i = 1; i <= n; i++)); do out+="\"noop$i\","; done
+	echo "[${out%,}]"
+}
+sluice_conf() { # $1 = number of no-op plugins
+	cat <<EOF
+[basic]
+plugin_dir = "$PLUGIN_DIR"
+log_level = "warn"
+upstream_keepalive_pool_size = 256
+
+[servers.bench]
+addr = "$SL"
+locations = ["all"]
+
+[locations.all]
+upstream = "up"
+plugins = $(plugin_list "$1")
+
+[upstreams.up]
+addrs = ["$UP"]
+EOF
+	for ((i = 1; i <= $1; i++)); do printf '\n[plugins.noop%d]\ncategory = "noop"\n' "$i"; done
+}
+
+wait_port() {
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "http://$1/" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench: nothing answers on $1" >&2
+	return 1
+}
+
+# run_wrk URL -> "rps p99_ms"
+run_wrk() {
+	local out
+	out=$($LOAD_CPU wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$1")
+	local rps p99
+	rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+	p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+	errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
+	[ -n "$errs" ] && echo "bench: wrk reported: $errs" >&2
+	echo "$rps $p99"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+$LOAD_CPU "$NGINX" -c "$work/up/nginx.conf" & pids+=($!)
+$PROXY_CPU "$NGINX" -c "$work/ng/nginx.conf" & pids+=($!)
+wait_port "$UP"
+wait_port "$NG"
+
+printf '| case | nginx req/s | sluice req/s | ratio | nginx p99 ms | sluice p99 ms |\n|---|---|---|---|---|---|\n'
+for c in $CASES; do
+	case $c in
+		proxy) n=0 ;;
+		plugins1) n=1 ;;
+		plugins5) n=5 ;;
+		*) echo "bench: unknown case $c" >&2; exit 1 ;;
+	esac
+	if [ "$n" -gt 0 ] && [ ! -f "$PLUGIN_DIR/noop.wasm" ]; then
+		echo "bench: $PLUGIN_DIR/noop.wasm missing (make plugins); skipping $c" >&2
+		continue
+	fi
+	sluice_conf "$n" >"$work/sluice-$c.toml"
+	GOMAXPROCS=1 $PROXY_CPU "$BIN" run -c "$work/sluice-$c.toml" 2>"$work/sluice-$c.log" & spid=$!
+	wait_port "$SL" || { cat "$work/sluice-$c.log" >&2; exit 1; }
+	# Warm both (connection pools, compiled plugins).
+	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$NG/" >/dev/null
+	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$SL/" >/dev/null
+	: >"$work/ng.rps"; : >"$work/sl.rps"; : >"$work/ng.p99"; : >"$work/sl.p99"; : >"$work/ratio"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		read -r nr np < <(run_wrk "http://$NG/")
+		read -r sr sp < <(run_wrk "http://$SL/")
+		echo "$nr" >>"$work/ng.rps"; echo "$np" >>"$work/ng.p99"
+		echo "$sr" >>"$work/sl.rps"; echo "$sp" >>"$work/sl.p99"
+		awk -v s="$sr" -v n="$nr" 'BEGIN {printf "%.3f\n", s/n}' >>"$work/ratio"
+	done
+	kill "$spid"; wait "$spid" 2>/dev/null || true
+	printf '| %s | %.0f | %.0f | %.2f | %.2f | %.2f |\n' "$c" \
+		"$(median <"$work/ng.rps")" "$(median <"$work/sl.rps")" "$(median <"$work/ratio")" \
+		"$(median <"$work/ng.p99")" "$(median <"$work/sl.p99")"
+done
+echo
+echo "wrk -t1 -c$CONNS -d$DURATION, $ROUNDS alternating rounds, median; sluice GOMAXPROCS=1; $(nproc) cores; $(date -u +%F)"

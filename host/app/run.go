@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sluice-proxy/sluice/host/config"
+)
+
+// Run starts sluice and keeps it running until ctx ends, then shuts down
+// gracefully within basic.grace_period. SIGHUP reloads the config.
+func Run(ctx context.Context, o Options) error {
+	a := New(o)
+	if err := a.Start(ctx); err != nil {
+		a.Shutdown(context.Background())
+		return err
+	}
+	a.log.Info("sluice started", "version", Version, "config", o.ConfigPath, "listen", a.Addrs())
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			a.log.Info("SIGHUP: reloading the config")
+			_ = a.Reload(ctx) // logged by Reload
+		case <-ctx.Done():
+			grace := 30 * time.Second
+			a.mu.Lock()
+			if a.cur != nil && a.cur.cfg.Basic.GracePeriod > 0 {
+				grace = a.cur.cfg.Basic.GracePeriod.D()
+			}
+			a.mu.Unlock()
+			a.log.Info("shutting down: draining in-flight requests", "grace_period", grace)
+			sctx, cancel := context.WithTimeout(context.Background(), grace)
+			defer cancel()
+			return a.Shutdown(sctx)
+		}
+	}
+}
+
+// Validate loads the config and builds a whole generation from it without
+// opening any socket, so that everything a reload would refuse is reported:
+// config errors with their key paths, route and upstream compilation,
+// certificates and plugins.
+func Validate(ctx context.Context, o Options) (warnings []string, err error) {
+	cfg, ws, err := config.Load(o.ConfigPath)
+	for _, w := range ws {
+		warnings = append(warnings, w.String())
+	}
+	if err != nil {
+		return warnings, err
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	a := New(o)
+	defer a.ups.Close()
+	g, err := a.build(ctx, cfg)
+	if err != nil {
+		return warnings, err
+	}
+	g.release()
+	return warnings, nil
+}
+
+// ListPlugins prints the modules of the plugin dir and the locations that
+// use them.
+func ListPlugins(ctx context.Context, o Options, w io.Writer) error {
+	return fmt.Errorf("plugins list: not built yet")
+}
