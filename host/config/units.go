@@ -89,6 +89,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	neg := false
 	if rest[0] == '-' || rest[0] == '+' {
 		neg, rest = rest[0] == '-', strings.TrimLeft(rest[1:], " \t")
+		if rest == "" {
+			return 0, fmt.Errorf("invalid duration %q: a sign without a number", s)
+		}
 	}
 	if isNumber(rest) {
 		n, _ := strconv.ParseFloat(rest, 64)

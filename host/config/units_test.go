@@ -41,6 +41,8 @@ func TestParseDuration(t *testing.T) {
 		{name: "surrounding spaces", in: "  5s ", want: 5 * time.Second},
 		{name: "zero", in: "0s", want: 0},
 		{name: "empty", in: "", err: "empty duration"},
+		{name: "sign alone", in: "-", err: "a sign without a number"},
+		{name: "sign and space", in: "+ ", err: "a sign without a number"},
 		{name: "only spaces", in: "   ", err: "empty duration"},
 		{name: "unknown unit", in: "5x", err: `unknown unit "x"`},
 		{name: "units are case sensitive", in: "5S", err: `unknown unit "S"`},

@@ -65,9 +65,8 @@ func (k *checker) item(path, name string, missing bool) bool {
 		k.r.errorf(path, "name %q may not contain '/', '\\' or NUL", name)
 	case missing:
 		k.r.errorf(path, "is nil")
-		return false
 	}
-	return true
+	return !missing
 }
 
 var (
@@ -289,7 +288,7 @@ func (k *checker) oneOf(path, v string, allowed []string, fold bool) {
 		w = strings.ToLower(v)
 	}
 	if !slices.Contains(allowed, w) {
-		k.r.errorf(path, "unknown value %q (want %s)%s", v, strings.Join(allowed, ", "), didYouMean(v, allowed))
+		k.r.errorf(path, "unknown value %q (want %s)%s", v, orList(allowed), didYouMean(v, allowed))
 	}
 }
 
@@ -307,7 +306,7 @@ func (k *checker) url(path, s string, schemes ...string) {
 		return
 	}
 	if !slices.Contains(schemes, strings.ToLower(u.Scheme)) {
-		k.r.errorf(path, "URL %q: want a %s:// URL", s, strings.Join(schemes, ":// or "))
+		k.r.errorf(path, "URL %q: the scheme must be %s", s, orList(schemes))
 		return
 	}
 	if u.Host == "" {
@@ -337,4 +336,12 @@ func jsonable(v any) string {
 		}
 	}
 	return ""
+}
+
+// orList writes "a", "a or b", "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }

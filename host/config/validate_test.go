@@ -87,7 +87,7 @@ func TestRules(t *testing.T) {
 		{name: "wasm memory above 4gib", set: m{"basic.wasm_memory_limit": `"5gib"`},
 			errs: []string{`basic.wasm_memory_limit: 5368709120 bytes is more than the 4gib a 32-bit Wasm module can address`}},
 		{name: "webhook scheme", set: m{"basic.webhook": `"ftp://hooks"`},
-			errs: []string{`basic.webhook: URL "ftp://hooks": want a http:// or https:// URL`}},
+			errs: []string{`basic.webhook: URL "ftp://hooks": the scheme must be http or https`}},
 		{name: "webhook without host", set: m{"basic.webhook": `"https:///x"`},
 			errs: []string{`basic.webhook: URL "https:///x" has no host`}},
 		{name: "webhook category", set: m{"basic.webhook_notifications": `["reload_config", "reload_confg"]`},
@@ -139,7 +139,7 @@ func TestRules(t *testing.T) {
 		{name: "prometheus neither", set: m{"servers.main.prometheus_metrics": `"metrics"`},
 			errs: []string{`servers.main.prometheus_metrics: "metrics" is neither a path such as "/metrics" nor an http(s) push-gateway URL`}},
 		{name: "otlp scheme", set: m{"servers.main.otlp_exporter": `"udp://collector:4317"`},
-			errs: []string{`servers.main.otlp_exporter: URL "udp://collector:4317": want a grpc:// or http:// or https:// URL`}},
+			errs: []string{`servers.main.otlp_exporter: URL "udp://collector:4317": the scheme must be grpc, http or https`}},
 		{name: "module", set: m{"servers.main.modules": `["grpc-webb"]`},
 			errs: []string{`servers.main.modules[0]: unknown module "grpc-webb" (the only module is "grpc-web")`}},
 		{name: "include unknown storage", set: m{"servers.main.includes": `["comon"]`},
@@ -239,7 +239,7 @@ func TestRules(t *testing.T) {
 		{name: "docker discovery", set: m{"upstreams.b.discovery": `"docker"`},
 			errs: []string{`upstreams.b.discovery: docker discovery is not supported (want static, dns or transparent)`}},
 		{name: "unknown discovery", set: m{"upstreams.b.discovery": `"dsn"`},
-			errs: []string{`upstreams.b.discovery: unknown value "dsn" (want static, dns, transparent) (did you mean "dns"?)`}},
+			errs: []string{`upstreams.b.discovery: unknown value "dsn" (want static, dns or transparent) (did you mean "dns"?)`}},
 		{name: "dns servers", set: m{"upstreams.b.dns_server": `"1.1.1.1, 8.8.8.8:53,[::1]:53"`}},
 		{name: "dns server not an ip", set: m{"upstreams.b.dns_server": `"1.1.1.1,dns.google"`},
 			errs: []string{`upstreams.b.dns_server: "dns.google" is not an IP address or IP:port`}},
@@ -256,7 +256,7 @@ func TestRules(t *testing.T) {
 		{name: "failure percent", set: m{"upstreams.b.circuit_break_max_failure_percent": `150`},
 			errs: []string{`upstreams.b.circuit_break_max_failure_percent: 150 is not a percentage from 0 to 100`}},
 		{name: "alpn", set: m{"upstreams.b.alpn": `"h3"`},
-			errs: []string{`upstreams.b.alpn: unknown value "h3" (want h1, h2, h2h1) (did you mean "h1"?)`}},
+			errs: []string{`upstreams.b.alpn: unknown value "h3" (want h1, h2 or h2h1) (did you mean "h1"?)`}},
 		{name: "alpn is case-insensitive", set: m{"upstreams.b.alpn": `"H2H1"`}},
 		{name: "total connection timeout below connect", set: m{"upstreams.b.connection_timeout": `"10s"`, "upstreams.b.total_connection_timeout": `"5s"`},
 			errs: []string{`upstreams.b.total_connection_timeout: 5s is shorter than connection_timeout 10s`}},
@@ -276,9 +276,9 @@ func TestRules(t *testing.T) {
 		{name: "plugin category suffix", extra: "[plugins.p]\ncategory = \"auth.wasm\"\n",
 			errs: []string{`plugins.p.category: "auth.wasm": the category is the module name without ".wasm"`}},
 		{name: "fail policy", extra: "[plugins.p]\ncategory = \"a\"\nfail_policy = \"half\"\n",
-			errs: []string{`plugins.p.fail_policy: unknown value "half" (want closed, open)`}},
+			errs: []string{`plugins.p.fail_policy: unknown value "half" (want closed or open)`}},
 		{name: "step", extra: "[plugins.p]\ncategory = \"a\"\nstep = \"requests\"\n",
-			errs: []string{`plugins.p.step: unknown value "requests" (want early_request, request, proxy_upstream, upstream_response, response) (did you mean "request"?)`}},
+			errs: []string{`plugins.p.step: unknown value "requests" (want early_request, request, proxy_upstream, upstream_response or response) (did you mean "request"?)`}},
 		{name: "plugin params that JSON cannot carry", extra: "[plugins.p]\ncategory = \"a\"\nratio = nan\nlimits = [1.0, inf]\n",
 			errs: []string{
 				`plugins.p.limits: the value is +Inf, which JSON cannot carry to the plugin`,
@@ -308,11 +308,11 @@ func TestRules(t *testing.T) {
 		{name: "acme provider", extra: "[certificates.c]\nacme = \"zerossl\"\ndomains = \"a.com\"\n",
 			errs: []string{`certificates.c.acme: unknown value "zerossl" (want lets_encrypt)`}},
 		{name: "acme directory", extra: "[certificates.c]\nacme = \"lets_encrypt\"\ndomains = \"a.com\"\nacme_directory = \"localhost:14000/dir\"\n",
-			errs: []string{`certificates.c.acme_directory: URL "localhost:14000/dir": want a https:// or http:// URL`}},
+			errs: []string{`certificates.c.acme_directory: URL "localhost:14000/dir": the scheme must be https or http`}},
 		{name: "dns challenge needs acme", extra: "[certificates.c]\ntls_cert = \"exists.pem\"\ntls_key = \"exists.pem\"\ndns_challenge = true\n",
 			errs: []string{`certificates.c.dns_challenge: needs acme = "lets_encrypt"`}},
 		{name: "dns provider", extra: "[certificates.c]\nacme = \"lets_encrypt\"\ndomains = \"*.a.com\"\ndns_challenge = true\ndns_provider = \"route53\"\n",
-			errs: []string{`certificates.c.dns_provider: unknown value "route53" (want ali, aliyun, cf, cloudflare, tencent, huawei, manual)`}},
+			errs: []string{`certificates.c.dns_provider: unknown value "route53" (want ali, aliyun, cf, cloudflare, tencent, huawei or manual)`}},
 		{name: "ca needs cert and key", extra: "[certificates.c]\nacme = \"lets_encrypt\"\ndomains = \"a.com\"\nis_ca = true\n",
 			errs: []string{`certificates.c.is_ca: a CA needs tls_cert and tls_key`}},
 		{name: "domains", extra: "[certificates.c]\ntls_cert = \"exists.pem\"\ntls_key = \"exists.pem\"\ndomains = \"a.com, *.b.com,c d\"\n",
@@ -378,11 +378,13 @@ func TestValidateAfterEdit(t *testing.T) {
 	c.Locations["api"].Upstream = "gone"
 	c.Upstreams["b"].CircuitBreakMaxFailurePercent = -5
 	c.Servers["other"] = nil
+	c.Plugins = map[string]*Plugin{"": nil}
 	_, err = Validate(c)
 	want := []string{
 		`servers.other: is nil`,
 		`locations.api.upstream: unknown upstream "gone"`,
 		`upstreams.b.circuit_break_max_failure_percent: -5 is not a percentage from 0 to 100`,
+		`plugins."": an item name may not be empty`,
 	}
 	if got := lines(err); !slices.Equal(got, want) {
 		t.Fatalf("Validate(edited) =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
