@@ -8,15 +8,20 @@ import (
 	"strings"
 )
 
-// Error is one problem found in a configuration. Path is the dotted key
-// path of the offending value ("locations.api.upstream",
-// "servers.main.locations[1]"); it is empty for a problem that belongs to a
-// whole document, such as a TOML syntax error. File names the document the
-// value came from, when the configuration was read from more than one.
+// Error is one problem found in a configuration, in a form a program can
+// use as well as print.
 type Error struct {
+	// File names the document the value came from. It is set for syntax
+	// errors and, when the configuration was read from more than one
+	// document, for every problem.
 	File string
+	// Path is the dotted key path of the offending value
+	// ("locations.api.upstream", "servers.main.locations[1]",
+	// `plugins."pingap:ping".category`), quoted as in TOML. It is empty for
+	// a problem of a whole document, such as a TOML syntax error.
 	Path string
-	Msg  string
+	// Msg says what is wrong, without the path.
+	Msg string
 }
 
 // Error formats the problem as "file: path: msg", leaving out what is empty.
@@ -63,6 +68,7 @@ func (es Errors) Unwrap() []error {
 
 // Warning is a finding that does not stop a configuration from loading: a
 // Pingap key that sluice accepts but ignores, a server without locations.
+// Its fields mean what Error's do.
 type Warning struct {
 	File string
 	Path string
