@@ -132,10 +132,6 @@ func New(t testing.TB, opts ...Option) *Host {
 	t.Helper()
 	one.Lock()
 	g := hostcall.CurrentGuest()
-	if g == nil {
-		one.Unlock()
-		t.Fatal("sdktest: no plugin SDK linked; import the plugin's package (which imports sdk)")
-	}
 	h := &Host{
 		t:            t,
 		guest:        g,
@@ -152,7 +148,11 @@ func New(t testing.TB, opts ...Option) *Host {
 	for _, o := range opts {
 		o(h)
 	}
-	if r, ok := g.(hostcall.Resetter); ok {
+	if h.guest == nil {
+		one.Unlock()
+		t.Fatal("sdktest: no plugin SDK linked; import the plugin's package (which imports sdk)")
+	}
+	if r, ok := h.guest.(hostcall.Resetter); ok {
 		r.Reset()
 	}
 	prev := hostcall.SetHost((*fake)(h))
