@@ -51,6 +51,7 @@ func (e *Error) Unwrap() error { return e.Err }
 //	no location            404
 //	body too large         413
 //	too busy               429
+//	unforwardable request  400
 //	client canceled        499 (never sent; for the log)
 //	plugin failure         500
 //	connect refused/reset  502
@@ -76,6 +77,10 @@ func statusOf(err error) *Error {
 		return &Error{http.StatusServiceUnavailable, "no healthy backend", err}
 	case errors.Is(err, errNoUpstream), errors.Is(err, errUnknownUp):
 		return &Error{http.StatusBadGateway, "no upstream for this location", err}
+	case errors.Is(err, transport.ErrInvalidRequest):
+		// E.g. a header value made from a decoded path with a newline in
+		// it: the client's doing, and never sent.
+		return &Error{http.StatusBadRequest, "request cannot be forwarded", err}
 	case errors.Is(err, errBadUpgrade):
 		return &Error{http.StatusBadGateway, "upgrade failed", err}
 	case isTimeout(err):
