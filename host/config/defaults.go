@@ -45,8 +45,12 @@ func applyDefaults(c *Config, e env) {
 		}
 		s.TLSMinVersion = normalTLSVersion(s.TLSMinVersion)
 		s.TLSMaxVersion = normalTLSVersion(s.TLSMaxVersion)
-		orString(&s.TLSMinVersion, "tlsv1.2")
-		orString(&s.TLSMaxVersion, "tlsv1.3")
+		if s.GlobalCertificates {
+			// Only TLS servers get them: on a plain server tls_* keys
+			// are worth a warning (host/tlsx), and a default is not one.
+			orString(&s.TLSMinVersion, "tlsv1.2")
+			orString(&s.TLSMaxVersion, "tlsv1.3")
+		}
 		orDuration(&s.DownstreamReadTimeout, 60*time.Second)
 		orDuration(&s.ReadHeaderTimeout, 10*time.Second)
 		orDuration(&s.IdleTimeout, 120*time.Second)

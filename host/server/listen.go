@@ -53,5 +53,17 @@ func Listen(addr string, o TCPOptions) (net.Listener, error) {
 			return serr
 		}
 	}
-	return lc.Listen(context.Background(), "tcp", addr)
+	return lc.Listen(context.Background(), network(addr), addr)
+}
+
+// network returns "tcp6" for an IPv6 wildcard address, "tcp" otherwise. Go
+// opens "[::]:80" as a dual-stack socket, which would collide with
+// "0.0.0.0:80" in the common Pingap setting "0.0.0.0:80,[::]:80"; as tcp6
+// the socket is IPv6-only (IPV6_V6ONLY), as nginx and Pingap open it.
+func network(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err == nil && (host == "::" || host == "0:0:0:0:0:0:0:0") {
+		return "tcp6"
+	}
+	return "tcp"
 }
