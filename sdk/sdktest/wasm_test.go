@@ -419,3 +419,46 @@ func pairsEqual(a, b [][2]string) bool {
 	}
 	return true
 }
+
+// TestWasmPublicSDK runs the compatibility plugin of testdata/compat, built
+// with the public proxy-wasm Go SDK, through the same bridge: the SDK's
+// ABI side (imports, exports, allocation) matches what that SDK expects.
+func TestWasmPublicSDK(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "compat", "compat.wasm")
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("%s not built (run testdata/compat/build.sh): %v", path, err)
+	}
+	t.Run("bad configuration", func(t *testing.T) {
+		err := newWasmHost(t, wasm).Configure(`{"header": 1}`)
+		if err == nil || !strings.Contains(err.Error(), "bad plugin configuration") {
+			t.Fatalf("Configure = %v", err)
+		}
+	})
+	t.Run("headers and local response", func(t *testing.T) {
+		h := newWasmHost(t, wasm, WithProperty("plugin_name", []byte("compat")))
+		if err := h.Configure(`{"header":"x-sdk","value":"yes","path":"/hello"}`); err != nil {
+			t.Fatal(err)
+		}
+		s := h.NewStream()
+		if a := s.SendRequestHeaders(Get("/app"), true); a != abi.ActionContinue || s.RequestHeader("x-sdk") != "yes" {
+			t.Fatalf("action %v, request x-sdk %q", a, s.RequestHeader("x-sdk"))
+		}
+		s.SendResponseHeaders(Response(200, "x-sdk", "upstream"), true)
+		if got := s.ResponseHeader("x-sdk"); got != "yes" {
+			t.Errorf("response x-sdk %q", got)
+		}
+		s.Complete()
+		s = h.NewStream()
+		if a := s.SendRequestHeaders(Get("/hello"), true); a != abi.ActionPause {
+			t.Fatalf("action %v; want Pause", a)
+		}
+		lr := s.LocalResponse()
+		if lr == nil || lr.Status != 200 || string(lr.Body) != "hello from compat (4 request headers)" || lr.Header("x-sdk") != "yes" {
+			t.Fatalf("local response %+v", lr)
+		}
+		if n, ok := h.Metric("compat_requests_total"); !ok || n != 2 {
+			t.Errorf("compat_requests_total = %d, %v; want 2", n, ok)
+		}
+	})
+}
