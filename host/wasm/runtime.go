@@ -1,0 +1,204 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/sluice-proxy/sluice/abi"
+)
+
+// Runtime owns wazero and everything that outlives a config generation:
+// compiled modules, their VMs, shared data and queues, plugin metrics, the
+// plugin-directory watcher. One per process.
+type Runtime struct {
+	opts    Options
+	log     *slog.Logger
+	r       wazero.Runtime
+	cache   wazero.CompilationCache
+	wasiRef map[string]api.FunctionDefinition
+	foreign map[string]ForeignFunc
+
+	// ctx lives as long as the runtime: http callouts and VMs derive from
+	// it, so Close stops them.
+	ctx    context.Context
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+
+	// loadMu serializes Load, Set.Close and hot replacements, which move
+	// plugins between pools.
+	loadMu sync.Mutex
+
+	mu      sync.Mutex
+	pools   map[[32]byte]*pool
+	files   map[string]map[*plugin]struct{} // module path → live plugins using it
+	watcher *dirWatcher
+	closed  bool
+
+	shared  sharedStore
+	metrics metricRegistry
+
+	// vms are the live VMs, scanned by the watchdog.
+	vmsMu sync.Mutex
+	vms   map[*vm]struct{}
+}
+
+// NewRuntime creates the wazero runtime with the compilation cache, the
+// memory limit and (unless disabled) the per-callback time budget of opts.
+func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
+	opts = opts.withDefaults()
+	rc := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(opts.MemoryLimitPages).
+		WithCloseOnContextDone(opts.CallTimeout > 0)
+	var cache wazero.CompilationCache
+	if opts.CacheDir != NoCacheDir {
+		if err := os.MkdirAll(opts.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("wasm: creating compilation cache dir: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("wasm: opening compilation cache %s: %w", opts.CacheDir, err)
+		}
+		cache = c
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt := &Runtime{
+		opts:    opts,
+		log:     opts.Logger.With("component", "wasm"),
+		r:       wazero.NewRuntimeWithConfig(ctx, rc),
+		cache:   cache,
+		foreign: map[string]ForeignFunc{abi.ForeignCompress: foreignCompress, abi.ForeignUncompress: foreignUncompress},
+		pools:   map[[32]byte]*pool{},
+		files:   map[string]map[*plugin]struct{}{},
+		vms:     map[*vm]struct{}{},
+	}
+	for name, fn := range opts.ForeignFunctions {
+		rt.foreign[name] = fn
+	}
+	rt.shared.init()
+	rt.metrics.init()
+	rt.ctx, rt.cancel = context.WithCancel(context.Background())
+
+	// The WASI functions wazero implements, with their signatures, to check
+	// a guest's WASI imports against.
+	b := rt.r.NewHostModuleBuilder(abi.ModuleWASI)
+	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
+	ref, err := b.Compile(ctx)
+	if err != nil {
+		rt.r.Close(ctx)
+		return nil, fmt.Errorf("wasm: compiling WASI: %w", err)
+	}
+	rt.wasiRef = ref.ExportedFunctions()
+
+	if opts.CallTimeout > 0 {
+		rt.bg.Add(1)
+		go rt.watchdog()
+	}
+	return rt, nil
+}
+
+// Close stops the watcher, every VM and every pending callout, and frees
+// compiled code. Sets must not be used afterwards.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	w := rt.watcher
+	rt.watcher = nil
+	pools := make([]*pool, 0, len(rt.pools))
+	for _, p := range rt.pools {
+		pools = append(pools, p)
+	}
+	rt.mu.Unlock()
+	if w != nil {
+		w.close()
+	}
+	rt.cancel()
+	for _, p := range pools {
+		p.close()
+	}
+	rt.bg.Wait()
+	err := rt.r.Close(ctx)
+	if rt.cache != nil {
+		err = errors.Join(err, rt.cache.Close(ctx))
+	}
+	return err
+}
+
+// compile compiles module bytes, using the disk cache and several workers.
+func (rt *Runtime) compile(ctx context.Context, b []byte) (wazero.CompiledModule, error) {
+	return rt.r.CompileModule(experimental.WithCompilationWorkers(ctx, rt.opts.CompileWorkers), b)
+}
+
+// watchdog stops VMs whose current callback has run longer than the call
+// budget. Timing one callback with a deadline context per call would cost a
+// timer and an allocation per call; instead each VM bumps a sequence number
+// around every call (odd while running) and this goroutine, waking a few
+// times per budget, cancels the VM's context when it sees the same odd
+// number twice over more than the budget. wazero then closes the module at
+// the next loop back-edge or host call (WithCloseOnContextDone).
+func (rt *Runtime) watchdog() {
+	defer rt.bg.Done()
+	budget := rt.opts.CallTimeout
+	period := min(max(budget/8, time.Millisecond), 50*time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	type seen struct {
+		seq   uint64
+		since time.Time
+	}
+	last := map[*vm]seen{}
+	for {
+		select {
+		case <-rt.ctx.Done():
+			return
+		case now := <-t.C:
+			rt.vmsMu.Lock()
+			for v := range rt.vms {
+				seq := v.seq.Load()
+				if seq%2 == 0 {
+					delete(last, v)
+					continue
+				}
+				s, ok := last[v]
+				if !ok || s.seq != seq {
+					last[v] = seen{seq, now}
+					continue
+				}
+				if now.Sub(s.since) >= budget {
+					v.timedOut.Store(true)
+					v.cancel()
+					delete(last, v)
+				}
+			}
+			for v := range last {
+				if _, ok := rt.vms[v]; !ok {
+					delete(last, v)
+				}
+			}
+			rt.vmsMu.Unlock()
+		}
+	}
+}
+
+func (rt *Runtime) trackVM(v *vm, live bool) {
+	rt.vmsMu.Lock()
+	if live {
+		rt.vms[v] = struct{}{}
+	} else {
+		delete(rt.vms, v)
+	}
+	rt.vmsMu.Unlock()
+}
