@@ -213,7 +213,13 @@ func (a *App) build(_ context.Context, cfg *config.Config) (*generation, error) 
 	g.certs = certs
 	g.pgen = proxy.NewGeneration(g.release)
 	for name, sc := range cfg.Servers {
+		obs, err := a.observers(cfg, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		site, err := proxy.NewSite(proxy.SiteConfig{
+			Observers: obs,
 			Name:      name,
 			Config:    cfg,
 			Upstreams: g.upstreams,

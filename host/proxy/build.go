@@ -25,8 +25,9 @@ type SiteConfig struct {
 	Chain func(names []string) (Chain, error)
 	// Gen is the generation the site belongs to.
 	Gen *Generation
-	// Hooks observe finished requests; nil for none.
-	Hooks Hooks
+	// Observers are the site's access log, metrics and tracing; the zero
+	// value observes nothing.
+	Observers Observers
 	// Metrics serves the server's prometheus_metrics pull path, if it has
 	// one.
 	Metrics http.Handler
@@ -53,7 +54,7 @@ func NewSite(c SiteConfig) (*Site, error) {
 		locations: make(map[*route.Location]*Location, len(srv.Locations)),
 		errPage:   newErrorPage(c.Config.Basic.ErrorTemplate, c.Version),
 		log:       log.With("component", "proxy", "server", c.Name),
-		hooks:     c.Hooks,
+		obs:       c.Observers,
 	}
 	var errs []error
 	trusted, err := newTrustedSet(c.Config.Basic.TrustedProxies)

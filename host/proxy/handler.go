@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sluice-proxy/sluice/host/internal/reqinfo"
 	"github.com/sluice-proxy/sluice/host/upstream"
 	"github.com/sluice-proxy/sluice/host/upstream/transport"
 	"golang.org/x/net/http/httpguts"
@@ -28,6 +27,7 @@ func (e *Entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs := getState()
 	defer putState(rs)
 	rs.init(e, s, w, r, now)
+	s.obs.begin(rs)
 	// The record is finished even when a broken upstream body makes us
 	// abort the client connection with a panic (http.ErrAbortHandler).
 	defer s.finish(rs)
@@ -177,6 +177,7 @@ func (s *Site) forward(rs *reqState, upType string) error {
 		rs.backend = b
 		rs.rec.UpstreamAddr = b.Addr()
 		rs.trace = transport.Trace{}
+		s.obs.beforeUpstream(rs, out)
 		resp, err = up.RoundTrip(out, b, &rs.trace)
 		if err == nil {
 			break
@@ -368,7 +369,7 @@ func (s *Site) fail(rs *reqState, err error) {
 	rs.rec.BytesSent += int64(n)
 }
 
-// finish completes the record and hands it to the hooks.
+// finish completes the record and hands it to the observers.
 func (s *Site) finish(rs *reqState) {
 	rec := &rs.rec
 	rec.Latency = time.Since(rec.Start)
@@ -377,15 +378,5 @@ func (s *Site) finish(rs *reqState) {
 	if rec.RespHeader == nil && rs.wroteHeader {
 		rec.RespHeader = rs.w.Header()
 	}
-	if s.hooks != nil {
-		s.hooks.Done(rec)
-	}
-}
-
-// Hooks observe finished requests: access log, metrics and tracing behind
-// one call, wired by host/app.
-type Hooks interface {
-	// Done is called once per request after the response ended. The
-	// record is reused afterwards: copy what must outlive the call.
-	Done(rec *reqinfo.Record)
+	s.obs.done(rs)
 }

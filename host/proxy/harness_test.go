@@ -74,7 +74,7 @@ func newTestProxy(t *testing.T, conf string, vars map[string]string) *testProxy 
 		ups[name] = u
 	}
 	rec := &recorder{}
-	site, err := NewSite(SiteConfig{Name: "main", Config: cfg, Upstreams: ups, Gen: NewGeneration(nil), Logger: log, Hooks: rec, Version: "test"})
+	site, err := NewSite(SiteConfig{Name: "main", Config: cfg, Upstreams: ups, Gen: NewGeneration(nil), Logger: log, Observers: Observers{Done: rec.Done}, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

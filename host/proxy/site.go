@@ -87,7 +87,7 @@ type Site struct {
 	trusted *trustedSet
 	errPage *errorPage
 	log     *slog.Logger
-	hooks   Hooks
+	obs     Observers
 }
 
 // Location is the runtime of one location in one generation.
