@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/host/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/sluice-proxy/sluice/host/server"
 	"github.com/sluice-proxy/sluice/host/tlsx"
 	"github.com/sluice-proxy/sluice/host/upstream"
+	"github.com/sluice-proxy/sluice/host/wasm"
 )
 
 // Version is the sluice version, set at build time with -ldflags -X.
@@ -51,6 +53,14 @@ type App struct {
 	handlers map[string]http.Handler
 	cur      *generation
 	closed   bool
+
+	// running and building mirror cur and the generation being built, for
+	// plugins' callouts, which must not take mu (see callouts).
+	running, building atomic.Pointer[generation]
+	// rt runs the plugins; made with the first config's basic.wasm_*
+	// settings, which need a restart to change.
+	rt        *wasm.Runtime
+	rtOptions wasm.Options
 }
 
 // generation is everything built from one config.
@@ -61,12 +71,16 @@ type generation struct {
 	specs     []server.Spec
 	pgen      *proxy.Generation
 	certs     *tlsx.Store
+	plugins   *wasm.Set
 	built     time.Time
 }
 
 // release frees what the generation holds; called once, when it is retired
 // and idle, or when it was built but never swapped in.
 func (g *generation) release() {
+	if g.plugins != nil {
+		g.plugins.Close()
+	}
 	for _, u := range g.upstreams {
 		u.Release()
 	}
@@ -187,6 +201,7 @@ func (a *App) install(ctx context.Context, cfg *config.Config) error {
 	}
 	old := a.cur
 	a.cur = g
+	a.running.Store(g)
 	if old != nil {
 		old.pgen.Retire()
 	}
@@ -195,7 +210,7 @@ func (a *App) install(ctx context.Context, cfg *config.Config) error {
 
 // build compiles cfg into a generation without touching the running one.
 // Every error is collected.
-func (a *App) build(_ context.Context, cfg *config.Config) (*generation, error) {
+func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error) {
 	g := &generation{cfg: cfg, upstreams: map[string]*upstream.Upstream{}, sites: map[string]*proxy.Site{}, built: time.Now()}
 	var errs []error
 	for name, uc := range cfg.Upstreams {
@@ -205,6 +220,11 @@ func (a *App) build(_ context.Context, cfg *config.Config) (*generation, error) 
 			continue
 		}
 		g.upstreams[name] = u
+	}
+	a.building.Store(g)
+	defer a.building.Store(nil)
+	if err := a.loadPlugins(ctx, cfg, g); err != nil {
+		errs = append(errs, err)
 	}
 	certs, err := a.tls.Build(cfg, cfg.BaseDir)
 	if err != nil {
@@ -220,6 +240,7 @@ func (a *App) build(_ context.Context, cfg *config.Config) (*generation, error) 
 		}
 		site, err := proxy.NewSite(proxy.SiteConfig{
 			Observers: obs,
+			Chain:     g.chain,
 			Name:      name,
 			Config:    cfg,
 			Upstreams: g.upstreams,
@@ -324,6 +345,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.ups.Close()
+	if a.rt != nil {
+		a.rt.Close(context.Background())
+	}
 	return err
 }
 

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -68,10 +67,4 @@ func Validate(ctx context.Context, o Options) (warnings []string, err error) {
 	}
 	g.release()
 	return warnings, nil
-}
-
-// ListPlugins prints the modules of the plugin dir and the locations that
-// use them.
-func ListPlugins(ctx context.Context, o Options, w io.Writer) error {
-	return fmt.Errorf("plugins list: not built yet")
 }

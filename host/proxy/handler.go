@@ -74,7 +74,11 @@ func (s *Site) serve(rs *reqState) error {
 		r.Body = &rs.body
 	}
 
-	// Request plugins would run here (host/wasm); see plugins.go.
+	if l.chain.Len() > 0 {
+		if done, err := s.pluginRequestHeaders(rs); done {
+			return err
+		}
+	}
 
 	if loc.HasRewrite() {
 		if p, v, ok := loc.Rewrite(r.URL.Path, rs.vars); ok {
@@ -184,6 +188,10 @@ func (s *Site) forward(rs *reqState, upType string) error {
 		}
 		up.Done(b, 0, err)
 		rs.rec.Err = err
+		if errors.Is(err, errPluginStopped) {
+			// A plugin answered or failed on the request body.
+			return s.pluginOutcome(rs, rs.pres)
+		}
 		if !rs.canRetry(err, attempt, start) {
 			return err
 		}
@@ -256,6 +264,12 @@ func (s *Site) respond(rs *reqState, resp *http.Response, upType string) error {
 	}
 	defer resp.Body.Close()
 
+	if rs.filter != nil {
+		if done, err := s.pluginResponseHeaders(rs, resp); done {
+			up.Done(b, resp.StatusCode, nil)
+			return err
+		}
+	}
 	removeHopHeaders(resp.Header)
 	h := rs.w.Header()
 	for k, vv := range resp.Header {
@@ -273,7 +287,13 @@ func (s *Site) respond(rs *reqState, resp *http.Response, upType string) error {
 	// Flush as data arrives for bodies of unknown length (streams, server
 	// sent events); known-length bodies go through the server's buffer.
 	flush := resp.ContentLength < 0 || isEventStream(resp.Header)
-	n, rerr, werr := copyBody(rs.w, resp.Body, rs.buf, flush)
+	var n int64
+	var rerr, werr error
+	if rs.filter != nil {
+		n, rerr, werr = s.copyThroughPlugins(rs, resp, flush)
+	} else {
+		n, rerr, werr = copyBody(rs.w, resp.Body, rs.buf[reqBufSize:], flush)
+	}
 	rs.rec.BytesSent += n
 	rs.rec.UpstreamResponse = rs.rec.UpstreamProcessing + time.Since(upStart)
 	switch {
@@ -290,11 +310,49 @@ func (s *Site) respond(rs *reqState, resp *http.Response, upType string) error {
 		rs.rec.Err = werr
 		return nil
 	}
-	for k, vv := range resp.Trailer {
+	trailers := resp.Trailer
+	if rs.filter != nil {
+		trailers = rs.respTrailer // plugins may have made or changed them
+	}
+	for k, vv := range trailers {
+		if _, announced := resp.Trailer[k]; !announced {
+			k = http.TrailerPrefix + k
+		}
 		h[k] = vv
 	}
 	up.Done(b, resp.StatusCode, nil)
 	return nil
+}
+
+// copyThroughPlugins is copyBody with every chunk passing the plugins'
+// response-body callbacks, and the trailers at the end.
+func (s *Site) copyThroughPlugins(rs *reqState, resp *http.Response, flush bool) (n int64, rerr, werr error) {
+	var fl http.Flusher
+	if flush {
+		fl, _ = rs.w.(http.Flusher)
+	}
+	buf := rs.buf[reqBufSize:]
+	for {
+		nr, err := resp.Body.Read(buf)
+		if err != nil && err != io.EOF {
+			return n, err, nil
+		}
+		eof := err == io.EOF
+		out := s.pluginResponseBody(rs, buf[:nr], eof, eof && len(resp.Trailer) > 0)
+		if len(out) > 0 {
+			nw, ew := rs.w.Write(out)
+			n += int64(nw)
+			if ew != nil {
+				return n, nil, ew
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if eof {
+			return n, nil, nil
+		}
+	}
 }
 
 func isEventStream(h http.Header) bool {
@@ -377,6 +435,13 @@ func (s *Site) finish(rs *reqState) {
 	rec.ClientIP = rs.client.String()
 	if rec.RespHeader == nil && rs.wroteHeader {
 		rec.RespHeader = rs.w.Header()
+	}
+	if rs.filter != nil {
+		// on_log, on_done, on_delete; the plugins may still read the
+		// request and the response.
+		rs.fmu.Lock()
+		rs.filter.Done()
+		rs.fmu.Unlock()
 	}
 	s.obs.done(rs)
 }

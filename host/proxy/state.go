@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-proxy/sluice/host/route"
 	"github.com/sluice-proxy/sluice/host/upstream"
 	"github.com/sluice-proxy/sluice/host/upstream/transport"
+	"github.com/sluice-proxy/sluice/host/wasm"
 )
 
 // reqState is everything one request needs on its way, pooled so that the
@@ -37,10 +38,27 @@ type reqState struct {
 
 	wroteHeader bool
 	body        countingBody
-	buf         []byte
+	// buf is the copy buffer: the first 16 KiB for the request body going
+	// through plugins, the rest for the response body (both may run at
+	// once with an HTTP/2 upstream).
+	buf []byte
+
+	// Plugins: the filter of the location's chain (nil without plugins),
+	// its four header maps, the response as plugins see it, and the result
+	// that stopped a request body.
+	filter      *wasm.Filter
+	fmu         sync.Mutex
+	maps        [4]hmap
+	respHeader  http.Header
+	respTrailer http.Header
+	status      int
+	pbody       pluginBody
+	pres        wasm.Result
 }
 
-var statePool = sync.Pool{New: func() any { return &reqState{buf: make([]byte, 32<<10)} }}
+const reqBufSize = 16 << 10
+
+var statePool = sync.Pool{New: func() any { return &reqState{buf: make([]byte, reqBufSize+32<<10)} }}
 
 func getState() *reqState { return statePool.Get().(*reqState) }
 

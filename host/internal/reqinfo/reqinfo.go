@@ -77,6 +77,9 @@ type Record struct {
 
 	// Plugins are the plugin phases run, in order, with their durations.
 	Plugins []PluginTiming
+	// PluginsTime is the time spent in plugin callbacks in all (including
+	// waits for a paused plugin, e.g. an http callout).
+	PluginsTime time.Duration
 	// Values are further context values set by plugins (e.g. cache
 	// status, compression ratio), by key. Nil when none.
 	Values map[string]string
