@@ -144,8 +144,7 @@ func (f *Filter) OnRequestHeaders(ctx context.Context, endOfStream bool) Result 
 			}
 			continue
 		}
-		v, st := e.v, &e.sc.st
-		v.mu.Lock()
+		v, st := e.v, &e.sc.st // v.mu is held
 		if r, done := f.pending(e, i, true); done {
 			v.mu.Unlock()
 			if r.Outcome == Continue {
@@ -320,9 +319,12 @@ func releaseStreamCtx(sc *streamCtx) {
 	streamCtxPool.Put(sc)
 }
 
-// enter creates e's stream context on a vm of its plugin's current pool.
-// ok false means the plugin is not running for this stream: r is Continue
-// if its fail policy is open, else Fail.
+// enter creates e's stream context on a vm of its plugin's current pool
+// and returns with that vm locked, so that the first callback follows
+// without another stream slipping in. A vm found dead before the context
+// exists is skipped: the stream is not pinned to it yet. ok false means
+// the plugin is not running for this stream (nothing is locked): r is
+// Continue if its fail policy is open, else Fail.
 func (f *Filter) enter(e *entry) (r Result, ok bool) {
 	b := e.pl.cur.Load()
 	for b != nil && !b.pool.enter(b.pc) {
@@ -331,27 +333,31 @@ func (f *Filter) enter(e *entry) (r Result, ok bool) {
 	if b == nil {
 		return f.failed(e, errors.New("plugin unloaded")), false
 	}
-	v := b.pool.pick()
+	var v *vm
+	var root *hctx
+	for range b.pool.slots {
+		if v = b.pool.pick(); v == nil {
+			break
+		}
+		v.mu.Lock()
+		if root = v.roots[b.pc]; root != nil && !v.dead.Load() {
+			break
+		}
+		v.mu.Unlock()
+		v = nil
+	}
 	if v == nil {
 		b.pool.streamEnded(b.pc)
-		return f.failed(e, errVMGone), false
-	}
-	v.mu.Lock()
-	root := v.roots[b.pc]
-	if root == nil || v.dead.Load() {
-		v.mu.Unlock()
-		b.pool.streamEnded(b.pc)
-		return f.failed(e, errVMGone), false
+		return f.failed(e, errNoVM), false
 	}
 	sc := streamCtxPool.Get().(*streamCtx)
 	sc.h = hctx{id: v.newID(), v: v, cfg: root.cfg, root: root, st: &sc.st}
 	sc.st.s = f.s
 	sc.st.bodyDir = -1
 	v.contexts[sc.h.id] = &sc.h
-	_, err := v.call(&sc.h, v.fns.onContextCreate, uint64(sc.h.id), uint64(root.id))
-	v.mu.Unlock()
 	e.b, e.v, e.sc = b, v, sc
-	if err != nil {
+	if _, err := v.call(&sc.h, v.fns.onContextCreate, uint64(sc.h.id), uint64(root.id)); err != nil {
+		v.mu.Unlock()
 		return f.failed(e, err), false
 	}
 	return Result{}, true

@@ -124,6 +124,10 @@ type callResponse struct {
 // errVMGone is what streams pinned to a failed vm get.
 var errVMGone = errors.New("plugin VM failed")
 
+// errNoVM is what new streams get while every vm of their plugin is being
+// replaced.
+var errNoVM = errors.New("no plugin VM available: every VM failed and is being replaced")
+
 // newVM instantiates p's module, runs its start functions and creates a
 // root context for every config in cfgs. On error the instance is closed.
 func newVM(p *pool, slot int, cfgs []*poolConfig) (*vm, error) {

@@ -7,6 +7,7 @@
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 65536))
   (func (export "proxy_abi_version_0_2_1"))
+  (func (export "_initialize"))
 
   ;; Bump allocator: reset at the start of every callback that allocates,
   ;; since no callback keeps host results across calls.
@@ -18,7 +19,6 @@
       (then (if (i32.eq (memory.grow (i32.const 16)) (i32.const -1)) (then (return (i32.const 0))))))
     (local.get $p))
   (func $reset (global.set $heap (i32.const 65536)))
-  (func (export "_initialize"))
   ;; $itoa writes the decimal form of n at dst and returns its length.
   (func $itoa (param $dst i32) (param $n i64) (result i32)
     (local $len i32) (local $i i32) (local $neg i32) (local $t i64)

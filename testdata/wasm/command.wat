@@ -19,7 +19,6 @@
       (then (if (i32.eq (memory.grow (i32.const 16)) (i32.const -1)) (then (return (i32.const 0))))))
     (local.get $p))
   (func $reset (global.set $heap (i32.const 65536)))
-  (func (export "_initialize"))
   ;; $itoa writes the decimal form of n at dst and returns its length.
   (func $itoa (param $dst i32) (param $n i64) (result i32)
     (local $len i32) (local $i i32) (local $neg i32) (local $t i64)
