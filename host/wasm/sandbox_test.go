@@ -1,8 +1,8 @@
 package wasm_test
 
 import (
-	"log/slog"
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
