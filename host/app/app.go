@@ -41,6 +41,7 @@ type App struct {
 	opts    Options
 	log     *slog.Logger
 	level   *slog.LevelVar
+	lh      *logHandler
 	servers *server.Manager
 	ups     *upstream.Registry
 	tls     *tlsx.Manager
@@ -92,9 +93,10 @@ func New(o Options) *App {
 		o.Stderr = os.Stderr
 	}
 	level := new(slog.LevelVar)
+	lh := newLogHandler(o.Stderr, level)
 	log := o.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: level}))
+		log = slog.New(lh)
 	}
 	return &App{
 		opts:     o,
@@ -317,12 +319,14 @@ func positive(d config.Duration) time.Duration {
 	return d.D()
 }
 
-// applyLogSettings sets the log level from basic.log_level.
+// applyLogSettings sets the log level and format from basic.log_level and
+// basic.log_format_json.
 func (a *App) applyLogSettings(cfg *config.Config) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(cfg.Basic.LogLevel)); err == nil {
 		a.level.Set(l)
 	}
+	a.lh.json.Store(cfg.Basic.LogFormatJSON)
 }
 
 // Shutdown stops accepting, drains in-flight requests until ctx ends, then

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -20,6 +21,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	a.log.Info("sluice started", "version", Version, "config", o.ConfigPath, "listen", a.Addrs())
+	if pid := a.cur.cfg.Basic.PidFile; pid != "" {
+		pid = a.cur.cfg.Resolve(pid)
+		if err := os.WriteFile(pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			a.log.Warn("writing basic.pid_file", "path", pid, "err", err)
+		} else {
+			defer os.Remove(pid)
+		}
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -178,7 +178,7 @@ func (s *Site) forward(rs *reqState, upType string) error {
 			}
 			return err
 		}
-		rs.backend = b
+		rs.backend, rs.backendDone = b, false
 		rs.rec.UpstreamAddr = b.Addr()
 		rs.trace = transport.Trace{}
 		s.obs.beforeUpstream(rs, out)
@@ -186,7 +186,7 @@ func (s *Site) forward(rs *reqState, upType string) error {
 		if err == nil {
 			break
 		}
-		up.Done(b, 0, err)
+		rs.done(0, err)
 		rs.rec.Err = err
 		if errors.Is(err, errPluginStopped) {
 			// A plugin answered or failed on the request body.
@@ -200,8 +200,18 @@ func (s *Site) forward(rs *reqState, upType string) error {
 		s.log.Debug("retrying on another backend", "request_id", rs.rec.RequestID, "upstream", up.Name(), "backend", b.Addr(), "err", err)
 	}
 	rs.rec.Err = nil
-	rs.recordTrace(start)
+	rs.recordTrace()
 	return s.respond(rs, resp, upType)
+}
+
+// done reports the outcome of the picked backend to its upstream (passive
+// stats, least_conn counts): exactly once per Pick, which finish makes sure
+// of when a panic cut the response short.
+func (rs *reqState) done(status int, err error) {
+	if rs.backend != nil && !rs.backendDone {
+		rs.backendDone = true
+		rs.up.Done(rs.backend, status, err)
+	}
 }
 
 func (rs *reqState) lastErr(pickErr error) error {
@@ -242,14 +252,13 @@ func idempotent(m string) bool {
 	return false
 }
 
-func (rs *reqState) recordTrace(start time.Time) {
+func (rs *reqState) recordTrace() {
 	t := &rs.trace
 	rec := &rs.rec
 	rec.UpstreamReused = t.Reused
 	rec.UpstreamConnect = t.Connect
 	rec.UpstreamTLS = t.TLSHandshake
 	rec.UpstreamProcessing = t.FirstByte
-	_ = start
 }
 
 // respond streams the upstream response to the client.
@@ -259,14 +268,14 @@ func (s *Site) respond(rs *reqState, resp *http.Response, upType string) error {
 	rs.rec.UpstreamStatus = resp.StatusCode
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		err := s.tunnel(rs, resp, upType)
-		up.Done(b, resp.StatusCode, nil)
+		rs.done(resp.StatusCode, nil)
 		return err
 	}
 	defer resp.Body.Close()
 
 	if rs.filter != nil {
 		if done, err := s.pluginResponseHeaders(rs, resp); done {
-			up.Done(b, resp.StatusCode, nil)
+			rs.done(resp.StatusCode, nil)
 			return err
 		}
 	}
@@ -300,13 +309,13 @@ func (s *Site) respond(rs *reqState, resp *http.Response, upType string) error {
 	case rerr != nil:
 		// The upstream broke off mid-body: the client must not take a
 		// truncated body for a whole one, so its connection is aborted.
-		up.Done(b, resp.StatusCode, rerr)
+		rs.done(resp.StatusCode, rerr)
 		rs.rec.Err = rerr
 		s.log.Warn("upstream body broke off", "request_id", rs.rec.RequestID, "upstream", up.Name(), "backend", b.Addr(), "err", rerr)
 		panic(http.ErrAbortHandler)
 	case werr != nil:
 		// The client went away; not the backend's fault.
-		up.Done(b, resp.StatusCode, nil)
+		rs.done(resp.StatusCode, nil)
 		rs.rec.Err = werr
 		return nil
 	}
@@ -320,7 +329,7 @@ func (s *Site) respond(rs *reqState, resp *http.Response, upType string) error {
 		}
 		h[k] = vv
 	}
-	up.Done(b, resp.StatusCode, nil)
+	rs.done(resp.StatusCode, nil)
 	return nil
 }
 
@@ -436,6 +445,7 @@ func (s *Site) finish(rs *reqState) {
 	if rec.RespHeader == nil && rs.wroteHeader {
 		rec.RespHeader = rs.w.Header()
 	}
+	rs.done(rec.UpstreamStatus, nil) // a panic cut the response short; not the backend's fault
 	if rs.filter != nil {
 		// on_log, on_done, on_delete; the plugins may still read the
 		// request and the response.

@@ -35,6 +35,8 @@ type reqState struct {
 	tried   []*upstream.Backend
 	up      *upstream.Upstream
 	backend *upstream.Backend
+	// backendDone is set once Done was called for backend.
+	backendDone bool
 
 	wroteHeader bool
 	body        countingBody
