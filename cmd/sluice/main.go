@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	_ "net/http/pprof" // served only when SLUICE_PPROF is set
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,6 +54,14 @@ func doMain(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
+		if addr := getenv("SLUICE_PPROF"); addr != "" {
+			// Profiling for development: never on a public address.
+			go func() {
+				if err := http.ListenAndServe(addr, nil); err != nil {
+					fmt.Fprintln(stderr, "sluice: SLUICE_PPROF:", err)
+				}
+			}()
+		}
 		if err := app.Run(ctx, app.Options{ConfigPath: path, Stderr: stderr}); err != nil {
 			fmt.Fprintln(stderr, "sluice:", err)
 			return 1

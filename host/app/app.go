@@ -102,6 +102,7 @@ func New(o Options) *App {
 		opts:     o,
 		log:      log,
 		level:    level,
+		lh:       lh,
 		servers:  server.NewManager(server.Options{Logger: log}),
 		ups:      upstream.NewRegistry(upstream.Options{Logger: log}),
 		tls:      tlsx.NewManager(tlsx.Options{}),
