@@ -141,3 +141,41 @@ func TestReloadFileRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// TestCloseWithStreamsInFlight closes a generation while a stream is in
+// the middle of its plugins: the stream finishes normally, and the root
+// context and module are freed only after it.
+func TestCloseWithStreamsInFlight(t *testing.T) {
+	l := newLogs()
+	rt := newRuntime(t, l, wasm.Options{VMs: 1})
+	set, err := rt.Load(context.Background(), map[string]*config.Plugin{"o": plug(guest(t, "order"), nil)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := chain(t, set, "o")
+	s := newReq("/")
+	f := c.NewFilter(s)
+	ctx := context.Background()
+	f.OnRequestHeaders(ctx, true)
+	set.Close()
+	if wasm.Modules(rt) != 1 {
+		t.Fatal("module freed while a stream uses it")
+	}
+	s.Map(abi.MapHTTPResponseHeaders).Set(":status", "200")
+	if r := f.OnResponseHeaders(ctx, true); r.Outcome != wasm.Continue {
+		t.Fatalf("response after Close: %+v", r)
+	}
+	f.Done()
+	if got := s.Map(abi.MapHTTPResponseHeaders).Values("x-order"); len(got) != 1 || got[0] != "o" {
+		t.Fatalf("response x-order = %q; want [o]", got)
+	}
+	if n := wasm.Modules(rt); n != 0 {
+		t.Fatalf("%d modules left after the last stream", n)
+	}
+	// A new stream on the closed generation's chain is refused.
+	f = c.NewFilter(newReq("/"))
+	r := f.OnRequestHeaders(ctx, true)
+	f.Done()
+	if r.Outcome != wasm.Fail || !strings.Contains(r.Err.Error(), "unloaded") {
+		t.Fatalf("stream on a closed set: %+v; want Fail (plugin unloaded)", r)
+	}
+}

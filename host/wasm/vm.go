@@ -259,11 +259,15 @@ func (v *vm) afterCall() {
 		v.touched[i] = nil
 	}
 	v.touched = v.touched[:0]
-	for i, fn := range v.after {
-		fn()
-		v.after[i] = nil
+	// An action may call the guest again (proxy_done's on_delete), which
+	// may queue more actions: run until none is left.
+	for len(v.after) > 0 {
+		fns := v.after
+		v.after = nil
+		for _, fn := range fns {
+			fn()
+		}
 	}
-	v.after = v.after[:0]
 }
 
 // touch records that st was given an action (continue, local response,
