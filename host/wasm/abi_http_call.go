@@ -73,9 +73,7 @@ func hostHTTPCall(ctx context.Context, _ api.Module, stack []uint64) {
 	bodyCopy := append([]byte(nil), body...)
 	d := time.Duration(timeout) * time.Millisecond
 	v.after = append(v.after, func() {
-		v.rt.bg.Add(1)
-		go func() {
-			defer v.rt.bg.Done()
+		v.rt.spawn(func() {
 			status, rh, rb, rt, err := caller.Call(v.ctx, upstream, headers, bodyCopy, trailers, d)
 			var resp *callResponse
 			if err == nil {
@@ -87,7 +85,7 @@ func hostHTTPCall(ctx context.Context, _ api.Module, stack []uint64) {
 				}
 			}
 			v.post(func() { v.deliverCall(tok, resp) })
-		}()
+		})
 	})
 	if !v.putU32(tokPtr, tok) {
 		ret(stack, abi.StatusInvalidMemoryAccess)

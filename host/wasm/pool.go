@@ -353,9 +353,7 @@ func (p *pool) enter(pc *poolConfig) bool {
 // only schedules the work.
 func (p *pool) replace(dead *vm) {
 	lived := time.Since(dead.created)
-	p.rt.bg.Add(1)
-	go func() {
-		defer p.rt.bg.Done()
+	p.rt.spawn(func() {
 		p.mu.Lock()
 		if p.closed || p.slots[dead.slot].Load() != dead {
 			p.mu.Unlock()
@@ -401,5 +399,5 @@ func (p *pool) replace(dead *vm) {
 			p.backoff[dead.slot] = b
 			p.mu.Unlock()
 		}
-	}()
+	})
 }

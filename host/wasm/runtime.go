@@ -55,21 +55,26 @@ type Runtime struct {
 // NewRuntime creates the wazero runtime with the compilation cache, the
 // memory limit and (unless disabled) the per-callback time budget of opts.
 func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
+	explicitCache := opts.CacheDir != ""
 	opts = opts.withDefaults()
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(opts.MemoryLimitPages).
 		WithCloseOnContextDone(opts.CallTimeout > 0)
 	var cache wazero.CompilationCache
 	if opts.CacheDir != NoCacheDir {
-		if err := os.MkdirAll(opts.CacheDir, 0o700); err != nil {
-			return nil, fmt.Errorf("wasm: creating compilation cache dir: %w", err)
+		c, err := openCache(opts.CacheDir)
+		switch {
+		case err == nil:
+			cache = c
+			rc = rc.WithCompilationCache(cache)
+		case explicitCache:
+			return nil, fmt.Errorf("wasm: compilation cache %s: %w", opts.CacheDir, err)
+		default:
+			// The default location is a convenience: without it plugins
+			// still run, compiled at every start.
+			opts.Logger.Warn("no Wasm compilation cache; plugins are compiled at every start",
+				"component", "wasm", "dir", opts.CacheDir, "error", err)
 		}
-		c, err := wazero.NewCompilationCacheWithDir(opts.CacheDir)
-		if err != nil {
-			return nil, fmt.Errorf("wasm: opening compilation cache %s: %w", opts.CacheDir, err)
-		}
-		cache = c
-		rc = rc.WithCompilationCache(cache)
 	}
 	rt := &Runtime{
 		opts:    opts,
@@ -100,10 +105,26 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	rt.wasiRef = ref.ExportedFunctions()
 
 	if opts.CallTimeout > 0 {
-		rt.bg.Add(1)
-		go rt.watchdog()
+		rt.spawn(rt.watchdog)
 	}
 	return rt, nil
+}
+
+// spawn runs fn on a goroutine that Close waits for, unless the runtime is
+// closed (then fn does not run: it was work for VMs that are gone).
+func (rt *Runtime) spawn(fn func()) bool {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return false
+	}
+	rt.bg.Add(1)
+	rt.mu.Unlock()
+	go func() {
+		defer rt.bg.Done()
+		fn()
+	}()
+	return true
 }
 
 // Close stops the watcher, every VM and every pending callout, and frees
@@ -150,7 +171,6 @@ func (rt *Runtime) compile(ctx context.Context, b []byte) (wazero.CompiledModule
 // number twice over more than the budget. wazero then closes the module at
 // the next loop back-edge or host call (WithCloseOnContextDone).
 func (rt *Runtime) watchdog() {
-	defer rt.bg.Done()
 	budget := rt.opts.CallTimeout
 	period := min(max(budget/8, time.Millisecond), 50*time.Millisecond)
 	t := time.NewTicker(period)
@@ -191,6 +211,15 @@ func (rt *Runtime) watchdog() {
 			rt.vmsMu.Unlock()
 		}
 	}
+}
+
+// openCache opens (creating it 0700: it holds executable code) the
+// compilation cache directory.
+func openCache(dir string) (wazero.CompilationCache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return wazero.NewCompilationCacheWithDir(dir)
 }
 
 func (rt *Runtime) trackVM(v *vm, live bool) {

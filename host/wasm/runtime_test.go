@@ -133,7 +133,7 @@ func TestStubbedImports(t *testing.T) {
 	f := chain(t, set, "s").NewFilter(newReq("/"))
 	f.OnRequestHeaders(context.Background(), true)
 	f.Done()
-	if got, want := strings.Join(l.messages("s"), ","), "grpc_call=12,other_thing=0,not_in_wasi=52"; got != want {
+	if got, want := strings.Join(l.messages("s"), ","), "grpc_call=12,other_thing=0,not_in_wasi=52,from wasi_unstable,fd_write_unstable=0"; got != want {
 		t.Fatalf("stub results %s; want %s", got, want)
 	}
 }

@@ -468,14 +468,14 @@ func (v *vm) post(fn func()) {
 	start := !v.draining
 	v.draining = true
 	v.asyncMu.Unlock()
-	if start {
-		v.rt.bg.Add(1)
-		go v.drain()
+	if start && !v.rt.spawn(v.drain) {
+		v.asyncMu.Lock()
+		v.async, v.draining = nil, false
+		v.asyncMu.Unlock()
 	}
 }
 
 func (v *vm) drain() {
-	defer v.rt.bg.Done()
 	for {
 		v.asyncMu.Lock()
 		if len(v.async) == 0 {
