@@ -338,3 +338,20 @@ func TestChainUnknownPlugin(t *testing.T) {
 		t.Fatalf("Chain error = %v; want both unknown names", err)
 	}
 }
+
+// TestCloseStream checks that proxy_close_stream makes the filter return
+// Reset, naming the plugin, and stops the chain.
+func TestCloseStream(t *testing.T) {
+	rt := newRuntime(t, nil, wasm.Options{VMs: 1})
+	set := load(t, rt, map[string]*config.Plugin{"m": plug(guest(t, "misbehave"), nil), "o": plug(guest(t, "order"), nil)})
+	s := newReq("/c")
+	f := chain(t, set, "m", "o").NewFilter(s)
+	r := f.OnRequestHeaders(context.Background(), true)
+	f.Done()
+	if r.Outcome != wasm.Reset || r.Plugin != "m" {
+		t.Fatalf("OnRequestHeaders = %+v; want Reset from m", r)
+	}
+	if v := first(s, abi.MapHTTPRequestHeaders, "x-order"); v != "" {
+		t.Fatalf("the chain went on after a reset: x-order %q", v)
+	}
+}

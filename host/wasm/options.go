@@ -28,7 +28,8 @@ type Options struct {
 	// CallTimeout is the time budget of one callback into a plugin; a VM
 	// whose callback runs longer is stopped and replaced. Default 1s. A
 	// negative value disables the budget, which removes its cost (see
-	// RATIONALE in doc.go) but lets a looping plugin hold a CPU for good.
+	// "Sandbox" in the package doc) but lets a looping plugin hold a CPU
+	// for good.
 	CallTimeout time.Duration
 	// BodyLimit caps a body buffered for a plugin (one that pauses on body
 	// chunks): beyond it the request gets 413, the response 500. Default

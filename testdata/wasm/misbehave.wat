@@ -1,7 +1,8 @@
-;; misbehave.wat: misbehaves on demand, by the first letter of the path after "/": t traps, l loops forever, m grabs memory until none is left, p calls proc_exit; anything else adds x-ok.
+;; misbehave.wat: misbehaves on demand, by the first letter of the path after "/": t traps, l loops forever, m grabs memory until none is left, p calls proc_exit, c closes the stream; anything else adds x-ok.
 ;; Generated for sluice host/wasm tests; built by `make testdata`.
 (module
   (import "env" "proxy_add_header_map_value" (func $proxy_add_header_map_value (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_close_stream" (func $proxy_close_stream (param i32) (result i32)))
   (import "env" "proxy_get_header_map_value" (func $proxy_get_header_map_value (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_log" (func $proxy_log (param i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
@@ -72,6 +73,9 @@
       (loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 64)) (i32.const -1))))
       unreachable))
     (if (i32.eq (local.get $c) (i32.const 112)) (then (call $proc_exit (i32.const 3)))) ;; p
+    (if (i32.eq (local.get $c) (i32.const 99)) (then                          ;; c
+      (drop (call $proxy_close_stream (i32.const 0)))
+      (return (i32.const 0))))
     (drop (call $proxy_add_header_map_value (i32.const 0) (i32.const 16392) (i32.const 4) (; "x-ok" ;) (i32.const 16400) (i32.const 1) (; "1" ;)))
     (i32.const 0))
   (data (i32.const 16384) ":path")
