@@ -83,6 +83,25 @@ type Record struct {
 	// Values are further context values set by plugins (e.g. cache
 	// status, compression ratio), by key. Nil when none.
 	Values map[string]string
+
+	// Processing is how many requests the server was handling when this
+	// one arrived, itself included (the access log's {:processing}). The
+	// observers (host/proxy/observe.go) set it.
+	Processing int64
+	// Obs is the observers' own state for the request; the proxy never
+	// reads it.
+	Obs Obs
+}
+
+// Obs is per-request state of the observers (host/proxy/observe.go),
+// kept in the pooled Record so that observing costs no allocation.
+type Obs struct {
+	// Trace is host/tracing's state for the request, nil when the server
+	// has no tracing.
+	Trace any
+	// Counted is set while the request is counted in its location's
+	// in-flight gauge, so that it is uncounted exactly once.
+	Counted bool
 }
 
 // PluginTiming is the time one plugin spent in one request.
