@@ -147,7 +147,8 @@ func (v *vm) metricByID(id uint32) *metric {
 
 // hostDefineMetric implements proxy_define_metric(type, name_ptr,
 // name_len, return_metric_id): defines (or finds) the metric of the
-// current plugin with that name and type and writes a new id for it.
+// current plugin with that name and type and writes its id (the same id
+// every time in a VM).
 //
 // Statuses: OK; BAD_ARGUMENT for a type above 2; INVALID_MEMORY_ACCESS.
 func hostDefineMetric(ctx context.Context, _ api.Module, stack []uint64) {
@@ -163,8 +164,17 @@ func hostDefineMetric(ctx context.Context, _ api.Module, stack []uint64) {
 		return
 	}
 	m := v.rt.metrics.get(v.pluginName(), string(name), t)
-	v.metrics = append(v.metrics, m)
-	id := uint32(len(v.metrics))<<2 | uint32(t)
+	// The same metric keeps its id, so that a plugin defining its metrics
+	// per request does not grow the table.
+	id, ok := v.metricIDs[m]
+	if !ok {
+		v.metrics = append(v.metrics, m)
+		id = uint32(len(v.metrics))<<2 | uint32(t)
+		if v.metricIDs == nil {
+			v.metricIDs = map[*metric]uint32{}
+		}
+		v.metricIDs[m] = id
+	}
 	if !v.putU32(u32(stack, 3), id) {
 		ret(stack, abi.StatusInvalidMemoryAccess)
 		return

@@ -59,14 +59,15 @@ type vm struct {
 	touched     []*streamState // streams given an action by this call
 	after       []func()       // work to start once the call returned
 
-	contexts map[uint32]*hctx
-	roots    map[*poolConfig]*hctx
-	nextID   uint32
-	calls    map[uint32]*hctx // http callout token → calling root
-	nextTok  uint32
-	metrics  []*metric // index = metric id >> 2
-	scratch  [][2]string
-	buf      []byte
+	contexts  map[uint32]*hctx
+	roots     map[*poolConfig]*hctx
+	nextID    uint32
+	calls     map[uint32]*hctx // http callout token → calling root
+	nextTok   uint32
+	metrics   []*metric // index = metric id >> 2 - 1
+	metricIDs map[*metric]uint32
+	scratch   [][2]string
+	buf       []byte
 
 	asyncMu  sync.Mutex
 	async    []func()
