@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -20,15 +21,12 @@ import (
 func (a *App) runtimeOptions(cfg *config.Config) wasm.Options {
 	b := &cfg.Basic
 	o := wasm.Options{
-		CacheDir:    b.WasmCacheDir,
 		VMs:         b.WasmVMs,
 		CallTimeout: b.WasmCallTimeout.D(),
 		Logger:      a.log,
 		HTTPCaller:  callouts{a},
 	}
-	if b.WasmCacheDir != "" {
-		o.CacheDir = cfg.Resolve(b.WasmCacheDir)
-	}
+	o.CacheDir = cacheDir(cfg)
 	if b.WasmMemoryLimit > 0 {
 		o.MemoryLimitPages = uint32((int64(b.WasmMemoryLimit) + 65535) / 65536)
 	}
@@ -86,84 +84,87 @@ func (g *generation) chain(names []string) (proxy.Chain, error) {
 }
 
 // ListPlugins prints the modules of the plugin dir, whether each compiles
-// and passes the load checks, and which plugins and locations use it.
+// and passes the load checks, and which plugins and locations of the config
+// use it. Modules named by `wasm = "..."` outside the dir are listed too.
 func ListPlugins(ctx context.Context, o Options, w io.Writer) error {
 	cfg, _, err := config.Load(o.ConfigPath)
 	if err != nil {
 		return err
 	}
 	dir := pluginDir(cfg)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.wasm"))
-	used := map[string][]string{} // module path -> "plugin (locations)"
+	rt, err := wasm.NewRuntime(ctx, wasm.Options{NoWatch: true, CacheDir: cacheDir(cfg), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(ctx)
+	files, err := rt.PluginFiles(ctx, dir)
+	if err != nil {
+		return err
+	}
+
+	// Which plugins (and their locations) use each module file.
+	users := map[string][]string{}
 	for name, p := range resolvePlugins(cfg) {
 		path := p.Wasm
 		if path == "" {
 			path = filepath.Join(dir, p.Category+".wasm")
 		}
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
 		var locs []string
 		for ln, l := range cfg.Locations {
-			for _, pn := range l.Plugins {
-				if pn == name {
-					locs = append(locs, ln)
-				}
+			if slices.Contains(l.Plugins, name) {
+				locs = append(locs, ln)
 			}
 		}
 		sort.Strings(locs)
 		entry := name
 		if len(locs) > 0 {
 			entry += " (" + strings.Join(locs, ", ") + ")"
-		}
-		used[path] = append(used[path], entry)
-		if _, err := os.Stat(path); err != nil && !contains(files, path) {
-			files = append(files, path)
-		}
-	}
-	sort.Strings(files)
-	rt, err := wasm.NewRuntime(ctx, wasm.Options{NoWatch: true, CacheDir: a0(cfg)})
-	if err != nil {
-		return err
-	}
-	defer rt.Close(ctx)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "plugin dir: %s\n\nMODULE\tSIZE\tSTATUS\tUSED BY\n", dir)
-	for _, f := range files {
-		size, status := "-", "ok"
-		if st, err := os.Stat(f); err != nil {
-			status = "missing"
 		} else {
-			size = fmt.Sprintf("%d KiB", (st.Size()+1023)/1024)
-			if err := checkModule(ctx, rt, f); err != nil {
-				status = "error: " + err.Error()
-			}
+			entry += " (no location)"
 		}
-		users := strings.Join(used[f], "; ")
-		if users == "" {
-			users = "-"
+		users[path] = append(users[path], entry)
+	}
+	listed := map[string]bool{}
+	for _, f := range files {
+		listed[f.Path] = true
+	}
+	for path := range users {
+		if !listed[path] {
+			files = append(files, wasm.PluginFile{Name: path, Path: path, Err: errors.New("file not found")})
 		}
-		name := f
-		if rel, err := filepath.Rel(dir, f); err == nil && !strings.HasPrefix(rel, "..") {
-			name = rel
+	}
+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "plugin dir: %s\n\nMODULE\tSIZE\tABI\tSTATUS\tUSED BY\n", dir)
+	for _, f := range files {
+		status := "ok"
+		if f.Err != nil {
+			status = "error: " + f.Err.Error()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, size, status, users)
+		size, abi := "-", f.ABI
+		if f.Size > 0 {
+			size = fmt.Sprintf("%d KiB", (f.Size+1023)/1024)
+		}
+		if abi == "" {
+			abi = "-"
+		}
+		u := users[f.Path]
+		sort.Strings(u)
+		used := strings.Join(u, "; ")
+		if used == "" {
+			used = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, size, abi, status, used)
 	}
 	return tw.Flush()
 }
 
-func a0(cfg *config.Config) string {
+func cacheDir(cfg *config.Config) string {
 	if cfg.Basic.WasmCacheDir != "" {
 		return cfg.Resolve(cfg.Basic.WasmCacheDir)
 	}
 	return ""
 }
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// checkModule is replaced once host/wasm can check a module alone.
-var checkModule = func(ctx context.Context, rt *wasm.Runtime, path string) error { return nil }
