@@ -16,7 +16,13 @@ import (
 )
 
 // one serializes Hosts: the SDK's state is global, as in a Wasm VM.
-var one sync.Mutex
+// holder is the test that holds it (guarded by holderMu), so that a second
+// New in the same test fails instead of waiting for itself.
+var (
+	one      sync.Mutex
+	holderMu sync.Mutex
+	holder   testing.TB
+)
 
 // LogEntry is one message a plugin logged.
 type LogEntry struct {
@@ -130,7 +136,18 @@ type metric struct {
 // released when the test ends.
 func New(t testing.TB, opts ...Option) *Host {
 	t.Helper()
-	one.Lock()
+	if !one.TryLock() {
+		holderMu.Lock()
+		same := holder != nil && holder.Name() == t.Name()
+		holderMu.Unlock()
+		if same {
+			t.Fatal("sdktest: New called twice in one test; the first Host is released when its test ends (use subtests)")
+		}
+		one.Lock()
+	}
+	holderMu.Lock()
+	holder = t
+	holderMu.Unlock()
 	g := hostcall.CurrentGuest()
 	h := &Host{
 		t:            t,
@@ -149,6 +166,9 @@ func New(t testing.TB, opts ...Option) *Host {
 		o(h)
 	}
 	if h.guest == nil {
+		holderMu.Lock()
+		holder = nil
+		holderMu.Unlock()
 		one.Unlock()
 		t.Fatal("sdktest: no plugin SDK linked; import the plugin's package (which imports sdk)")
 	}
@@ -158,6 +178,9 @@ func New(t testing.TB, opts ...Option) *Host {
 	prev := hostcall.SetHost((*fake)(h))
 	t.Cleanup(func() {
 		hostcall.SetHost(prev)
+		holderMu.Lock()
+		holder = nil
+		holderMu.Unlock()
 		one.Unlock()
 	})
 	return h
