@@ -165,7 +165,7 @@ func (p *proc) signal(sig os.Signal) {
 // waitLog waits until the log contains s n times in all.
 func (p *proc) waitLog(s string, n int) {
 	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if strings.Count(p.Log(), s) >= n {
 			return

@@ -102,7 +102,9 @@ func (s *Site) serve(rs *reqState) error {
 	s.applyProxyHeaders(rs)
 
 	up := l.up
-	if up == nil {
+	if rs.upOverride != nil {
+		up = rs.upOverride
+	} else if up == nil {
 		name, ok := loc.UpstreamName(rs.vars)
 		if !ok || name == "" {
 			return errNoUpstream

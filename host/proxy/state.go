@@ -56,6 +56,8 @@ type reqState struct {
 	status      int
 	pbody       pluginBody
 	pres        wasm.Result
+	// upOverride is the upstream a plugin chose (sluice.upstream).
+	upOverride *upstream.Upstream
 }
 
 const reqBufSize = 16 << 10

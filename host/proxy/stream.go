@@ -345,3 +345,27 @@ func (rs *reqState) Attribute(name string) (wasm.Value, bool) {
 	}
 	return wasm.Value{}, false
 }
+
+var _ wasm.AttributeSetter = (*reqState)(nil)
+
+// SetAttribute implements wasm.AttributeSetter: the properties through which
+// plugins steer the host.
+//
+//	sluice.upstream    the upstream this request goes to instead of the
+//	                   location's (traffic splitting); must name an
+//	                   upstream of the config
+//	sluice.ctx.KEY     a value for the access log ({:KEY}), Server-Timing and
+//	                   metrics, e.g. cache_status, compression_ratio
+func (rs *reqState) SetAttribute(name, value string) bool {
+	switch {
+	case name == "sluice.upstream":
+		u := rs.loc.upstreams[value]
+		if u == nil {
+			return false
+		}
+		rs.upOverride = u
+	case strings.HasPrefix(name, "sluice.ctx."):
+		rs.rec.Values = setValue(rs.rec.Values, name[len("sluice.ctx."):], value)
+	}
+	return true
+}

@@ -227,7 +227,11 @@ func mapAttribute(hm HeaderMap, key []byte, indexed bool, dst []byte) ([]byte, b
 // value_ptr, value_len): stores the value under the path for the rest of
 // the stream (Envoy's filter state); proxy_get_property then finds it.
 //
-// Statuses: OK; NOT_FOUND on a root context (no stream);
+// A Stream that implements AttributeSetter sees every dotted path set, so
+// that plugins can talk to the host through properties (the proxy's
+// "sluice.*" attributes); a value it refuses is BAD_ARGUMENT.
+//
+// Statuses: OK; NOT_FOUND on a root context (no stream); BAD_ARGUMENT;
 // INVALID_MEMORY_ACCESS.
 func hostSetProperty(ctx context.Context, _ api.Module, stack []uint64) {
 	v := vmFrom(ctx)
@@ -241,6 +245,12 @@ func hostSetProperty(ctx context.Context, _ api.Module, stack []uint64) {
 	if h == nil || h.st == nil {
 		ret(stack, abi.StatusNotFound)
 		return
+	}
+	if as, ok := h.st.s.(AttributeSetter); ok && bytes.IndexByte(path, 0) >= 0 {
+		if !as.SetAttribute(strings.ReplaceAll(string(path), "\x00", "."), string(val)) {
+			ret(stack, abi.StatusBadArgument)
+			return
+		}
 	}
 	if h.st.props == nil {
 		h.st.props = map[string]string{}

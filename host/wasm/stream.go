@@ -45,6 +45,15 @@ type Stream interface {
 	Attribute(name string) (v Value, ok bool)
 }
 
+// AttributeSetter may be implemented by a Stream to receive the properties
+// plugins set with proxy_set_property, by dotted name (path segments joined
+// with "."). It returns false to refuse a value (the plugin gets
+// BAD_ARGUMENT). Names it does not know it must accept and ignore: the value
+// is kept for the plugin either way.
+type AttributeSetter interface {
+	SetAttribute(name, value string) bool
+}
+
 // HeaderMap is one ordered multi-map of a Stream. Keys are lower-case ASCII:
 // the host lower-cases what plugins pass, and AppendPairs returns lower-case
 // keys. Request headers include the pseudo-headers :method, :path (path and
