@@ -56,3 +56,12 @@ func statusErr(op string, st abi.Status) error {
 	}
 	return &StatusError{Op: op, Status: st}
 }
+
+// statusErrArg is statusErr with the operation given as two parts, joined
+// only on failure so that the success path does not allocate.
+func statusErrArg(op, arg string, st abi.Status) error {
+	if st == abi.StatusOK {
+		return nil
+	}
+	return &StatusError{Op: op + arg, Status: st}
+}

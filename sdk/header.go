@@ -37,7 +37,7 @@ func (h Header) cache() (*headerCache, error) {
 	}
 	b, st := hostcall.GetHeaderMapPairs(h.m)
 	if st != abi.StatusOK {
-		return nil, statusErr("read "+h.m.String(), st)
+		return nil, statusErrArg("read ", h.m.String(), st)
 	}
 	pairs, err := decodePairs(c.pairs[:0], b)
 	if err != nil {
@@ -169,7 +169,7 @@ func (h Header) Set(key, value string) error {
 		// One value (pseudo-headers always have one): replace overwrites
 		// it in place, in one host call.
 		if st := hostcall.ReplaceHeaderMapValue(h.m, key, value); st != abi.StatusOK {
-			return statusErr("set header "+key, st)
+			return statusErrArg("set header ", key, st)
 		}
 		if c != nil {
 			for i := range c.pairs {
@@ -184,7 +184,7 @@ func (h Header) Set(key, value string) error {
 		// Replace keeps duplicates (Envoy overwrites the first only), so
 		// remove them all first.
 		if st := hostcall.RemoveHeaderMapValue(h.m, key); st != abi.StatusOK {
-			return statusErr("set header "+key, st)
+			return statusErrArg("set header ", key, st)
 		}
 		if c != nil {
 			c.pairs = without(c.pairs, key)
@@ -203,7 +203,7 @@ func (h Header) Add(key, value string) error {
 
 func (h Header) add(c *headerCache, key, value string) error {
 	if st := hostcall.AddHeaderMapValue(h.m, key, value); st != abi.StatusOK {
-		return statusErr("add header "+key, st)
+		return statusErrArg("add header ", key, st)
 	}
 	if c != nil {
 		c.pairs = append(c.pairs, [2]string{key, value})
@@ -218,7 +218,7 @@ func (h Header) Del(key string) error {
 	}
 	key = lower(key)
 	if st := hostcall.RemoveHeaderMapValue(h.m, key); st != abi.StatusOK {
-		return statusErr("delete header "+key, st)
+		return statusErrArg("delete header ", key, st)
 	}
 	if c := h.cached(); c != nil {
 		c.pairs = without(c.pairs, key)
@@ -233,7 +233,7 @@ func (h Header) SetPairs(pairs [][2]string) error {
 	}
 	enc := encodeHeaders(pairs)
 	if st := hostcall.SetHeaderMapPairs(h.m, enc); st != abi.StatusOK {
-		return statusErr("set "+h.m.String(), st)
+		return statusErrArg("set ", h.m.String(), st)
 	}
 	if c := h.cached(); c != nil {
 		c.pairs = c.pairs[:0]

@@ -67,12 +67,12 @@ type pendingCall struct {
 // the call, then call Resume or Respond on the Request from fn. If the
 // stream ended before the answer, those return ErrStreamGone.
 func HTTPCall(upstream string, headers [][2]string, body []byte, timeout time.Duration, fn func(CallResponse)) error {
-	op := "http call to upstream " + strconv.Quote(upstream)
+	op := func() string { return "http call to upstream " + strconv.Quote(upstream) }
 	if fn == nil {
-		return &StatusError{Op: op + ": nil callback", Status: abi.StatusBadArgument}
+		return &StatusError{Op: op() + ": nil callback", Status: abi.StatusBadArgument}
 	}
 	if timeout < 0 {
-		return &StatusError{Op: op + ": negative timeout", Status: abi.StatusBadArgument}
+		return &StatusError{Op: op() + ": negative timeout", Status: abi.StatusBadArgument}
 	}
 	for _, want := range [...]string{":method", ":path", ":authority"} {
 		found := false
@@ -83,7 +83,7 @@ func HTTPCall(upstream string, headers [][2]string, body []byte, timeout time.Du
 			}
 		}
 		if !found {
-			return &StatusError{Op: op + ": headers lack " + want, Status: abi.StatusBadArgument}
+			return &StatusError{Op: op() + ": headers lack " + want, Status: abi.StatusBadArgument}
 		}
 	}
 	ms := uint32(math.MaxUint32)
@@ -92,7 +92,7 @@ func HTTPCall(upstream string, headers [][2]string, body []byte, timeout time.Du
 	}
 	token, st := hostcall.HTTPCall(upstream, encodeHeaders(headers), body, nil, ms)
 	if st != abi.StatusOK {
-		return statusErr(op, st)
+		return statusErr(op(), st)
 	}
 	vm.calls[token] = pendingCall{upstream: upstream, fn: fn}
 	return nil

@@ -26,7 +26,7 @@ func PropertyPath(segments ...string) ([]byte, error) {
 
 func getProperty(path, name string) ([]byte, error) {
 	b, st := hostcall.GetProperty(path)
-	return b, statusErr("get property "+name, st)
+	return b, statusErrArg("get property ", name, st)
 }
 
 // PropertyString reads a string attribute.
@@ -60,11 +60,11 @@ func PropertyMap(path string) ([][2]string, error) {
 // Property (by this and other plugins) for the rest of the stream.
 func SetProperty(path string, value []byte) error {
 	p := strings.ReplaceAll(path, ".", abi.PathSeparator)
-	return statusErr("set property "+path, hostcall.SetProperty(p, value))
+	return statusErrArg("set property ", path, hostcall.SetProperty(p, value))
 }
 
 // CallForeign calls a host extension by name, e.g. "compress".
 func CallForeign(name string, args []byte) ([]byte, error) {
 	b, st := hostcall.CallForeignFunction(name, args)
-	return b, statusErr("call foreign function "+name, st)
+	return b, statusErrArg("call foreign function ", name, st)
 }

@@ -10,14 +10,14 @@ import (
 // ErrNotFound.
 func GetSharedData(key string) (value []byte, cas uint32, err error) {
 	value, cas, st := hostcall.GetSharedData(key)
-	return value, cas, statusErr("get shared data "+key, st)
+	return value, cas, statusErrArg("get shared data ", key, st)
 }
 
 // SetSharedData stores value under key. With cas 0 it writes
 // unconditionally; otherwise only if the key still has that CAS token, else
 // it returns ErrCASMismatch.
 func SetSharedData(key string, value []byte, cas uint32) error {
-	return statusErr("set shared data "+key, hostcall.SetSharedData(key, value, cas))
+	return statusErrArg("set shared data ", key, hostcall.SetSharedData(key, value, cas))
 }
 
 // maxCASAttempts bounds UpdateSharedData's retries: every retry means
@@ -35,7 +35,7 @@ func UpdateSharedData(key string, fn func(old []byte, exists bool) []byte) ([]by
 	for range maxCASAttempts {
 		old, cas, st := hostcall.GetSharedData(key)
 		if st != abi.StatusOK && st != abi.StatusNotFound {
-			return nil, statusErr("get shared data "+key, st)
+			return nil, statusErrArg("get shared data ", key, st)
 		}
 		exists := st == abi.StatusOK
 		next := fn(old, exists)
@@ -44,7 +44,7 @@ func UpdateSharedData(key string, fn func(old []byte, exists bool) []byte) ([]by
 			return next, nil
 		}
 		if st != abi.StatusCasMismatch {
-			return nil, statusErr("set shared data "+key, st)
+			return nil, statusErrArg("set shared data ", key, st)
 		}
 	}
 	return nil, &StatusError{Op: "update shared data " + key + ": too much contention", Status: abi.StatusCasMismatch}
@@ -57,14 +57,14 @@ type Queue uint32
 // instance: its QueueHandler is told when items arrive.
 func RegisterQueue(name string) (Queue, error) {
 	id, st := hostcall.RegisterSharedQueue(name)
-	return Queue(id), statusErr("register queue "+name, st)
+	return Queue(id), statusErrArg("register queue ", name, st)
 }
 
 // ResolveQueue finds the queue name registered by a plugin of VM vmID (""
 // for this plugin's own VM id), or ErrNotFound.
 func ResolveQueue(vmID, name string) (Queue, error) {
 	id, st := hostcall.ResolveSharedQueue(vmID, name)
-	return Queue(id), statusErr("resolve queue "+name, st)
+	return Queue(id), statusErrArg("resolve queue ", name, st)
 }
 
 // Enqueue appends data to the queue.

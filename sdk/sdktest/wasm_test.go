@@ -424,6 +424,9 @@ func pairsEqual(a, b [][2]string) bool {
 // with the public proxy-wasm Go SDK, through the same bridge: the SDK's
 // ABI side (imports, exports, allocation) matches what that SDK expects.
 func TestWasmPublicSDK(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiling a Wasm module takes seconds; skipped in -short mode")
+	}
 	path := filepath.Join("..", "..", "testdata", "compat", "compat.wasm")
 	wasm, err := os.ReadFile(path)
 	if err != nil {
