@@ -2,6 +2,8 @@ package wasm
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -157,4 +159,25 @@ func (o Options) withDefaults() Options {
 		o.Logger = slog.Default()
 	}
 	return o
+}
+
+// ErrorFunc adapts a host function written without the ABI (packages below
+// host/wasm may not import abi) to a ForeignFunc. Its error becomes the
+// status the plugin sees: fs.ErrNotExist is NOT_FOUND, fs.ErrInvalid is
+// BAD_ARGUMENT, anything else INTERNAL_FAILURE; wrap one of the first two to
+// choose it.
+func ErrorFunc(f func(plugin string, args []byte) ([]byte, error)) ForeignFunc {
+	return func(plugin string, args []byte) ([]byte, abi.Status) {
+		out, err := f(plugin, args)
+		switch {
+		case err == nil:
+			return out, abi.StatusOK
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, abi.StatusNotFound
+		case errors.Is(err, fs.ErrInvalid):
+			return nil, abi.StatusBadArgument
+		default:
+			return nil, abi.StatusInternalFailure
+		}
+	}
 }
