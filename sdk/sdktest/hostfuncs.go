@@ -34,8 +34,8 @@ func (h *fake) rootOf() uint32 {
 	if h.roots[h.effective] != nil {
 		return h.effective
 	}
-	if h.streams[h.effective] != nil {
-		return h.root
+	if s := h.streams[h.effective]; s != nil {
+		return s.root
 	}
 	return h.root
 }

@@ -9,8 +9,9 @@ import (
 // Stream is one HTTP stream driven by the test through the plugin's
 // callbacks, in the order a host calls them.
 type Stream struct {
-	h  *Host
-	id uint32
+	h    *Host
+	id   uint32
+	root uint32
 
 	reqHeaders, reqTrailers, respHeaders, respTrailers [][2]string
 
@@ -63,7 +64,7 @@ func (h *Host) NewStream() *Stream {
 	if h.root == 0 {
 		h.t.Fatal("sdktest: NewStream before a successful Configure")
 	}
-	s := &Stream{h: h, id: h.newID(), props: map[string][]byte{}}
+	s := &Stream{h: h, id: h.newID(), root: h.root, props: map[string][]byte{}}
 	h.streams[s.id] = s
 	h.callback(s.id, func() { h.guest.OnContextCreate(s.id, h.root) })
 	return s
