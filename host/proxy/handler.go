@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-proxy/sluice/host/internal/reqinfo"
 	"github.com/sluice-proxy/sluice/host/upstream"
 	"github.com/sluice-proxy/sluice/host/upstream/transport"
 	"golang.org/x/net/http/httpguts"
@@ -452,6 +453,9 @@ func (s *Site) finish(rs *reqState) {
 		// on_log, on_done, on_delete; the plugins may still read the
 		// request and the response.
 		rs.fmu.Lock()
+		rs.filter.Timings(func(name string, d time.Duration) {
+			rec.Plugins = append(rec.Plugins, reqinfo.PluginTiming{Name: name, Dur: d})
+		})
 		rs.filter.Done()
 		rs.fmu.Unlock()
 	}

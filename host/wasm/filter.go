@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluice-proxy/sluice/abi"
 )
@@ -81,6 +82,7 @@ type streamState struct {
 	waiting  bool
 	wake     chan struct{}
 	props    map[string]string // proxy_set_property
+	spent    time.Duration     // time in this plugin's callbacks for the stream
 }
 
 // pendingLocal is a proxy_send_local_response waiting to be applied.
@@ -265,6 +267,17 @@ func (f *Filter) OnResponseTrailers(ctx context.Context) ([]byte, Result) {
 		data = out
 	}
 	return data, Result{}
+}
+
+// Timings calls fn with the time each plugin entered has spent in its
+// callbacks for this stream so far (not counting waits while it paused the
+// stream), in chain order. Call it before Done.
+func (f *Filter) Timings(fn func(plugin string, d time.Duration)) {
+	for i := range f.ents {
+		if e := &f.ents[i]; e.sc != nil {
+			fn(e.pl.name, e.sc.st.spent)
+		}
+	}
 }
 
 // Done ends the stream for every plugin it entered: proxy_on_log for each

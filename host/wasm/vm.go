@@ -235,7 +235,11 @@ func (v *vm) rawCall(cur *hctx, fn api.Function, args ...uint64) (uint64, error)
 	copy(stack, args)
 	v.cur, v.eff = cur, nil
 	v.seq.Add(1)
+	start := time.Now()
 	err := fn.CallWithStack(v.ctx, stack)
+	if cur != nil && cur.st != nil {
+		cur.st.spent += time.Since(start)
+	}
 	v.seq.Add(1)
 	res := stack[0] // before afterCall, which may call the guest again
 	v.cur, v.eff = nil, nil
