@@ -60,8 +60,8 @@ func (l *LocalResponse) Pairs() [][2]string {
 // NewStream creates a stream context under the current root, as the host
 // does when a request reaches the plugin.
 func (h *Host) NewStream() *Stream {
-	h.t.Helper()
 	if h.root == 0 {
+		h.t.Helper()
 		h.t.Fatal("sdktest: NewStream before a successful Configure")
 	}
 	s := &Stream{h: h, id: h.newID(), root: h.root, props: map[string][]byte{}}
@@ -104,8 +104,8 @@ func Response(status int, extra ...string) [][2]string {
 }
 
 func (s *Stream) live() {
-	s.h.t.Helper()
 	if s.done {
+		s.h.t.Helper()
 		s.h.t.Fatalf("sdktest: stream %d used after Complete", s.id)
 	}
 }
@@ -113,7 +113,6 @@ func (s *Stream) live() {
 // SendRequestHeaders delivers request headers (endOfStream: no body
 // follows) and returns the plugin's action.
 func (s *Stream) SendRequestHeaders(headers [][2]string, endOfStream bool) abi.Action {
-	s.h.t.Helper()
 	s.live()
 	s.reqHeaders, s.reqHeadersOpen = lowerPairs(headers), true
 	var a abi.Action
@@ -129,14 +128,12 @@ func (s *Stream) SendRequestHeaders(headers [][2]string, endOfStream bool) abi.A
 // SendRequestBody delivers a request body chunk. After a Pause the host
 // buffers: the next call's callback sees everything so far.
 func (s *Stream) SendRequestBody(chunk []byte, endOfStream bool) abi.Action {
-	s.h.t.Helper()
 	s.live()
 	return s.sendBody(&s.reqBody, 0, chunk, endOfStream, s.h.guest.OnRequestBody)
 }
 
 // SendRequestTrailers delivers request trailers.
 func (s *Stream) SendRequestTrailers(trailers [][2]string) abi.Action {
-	s.h.t.Helper()
 	s.live()
 	s.reqTrailers = lowerPairs(trailers)
 	var a abi.Action
@@ -149,7 +146,6 @@ func (s *Stream) SendRequestTrailers(trailers [][2]string) abi.Action {
 
 // SendResponseHeaders delivers response headers and returns the action.
 func (s *Stream) SendResponseHeaders(headers [][2]string, endOfStream bool) abi.Action {
-	s.h.t.Helper()
 	s.live()
 	s.respHeaders, s.respHeadersOpen = lowerPairs(headers), true
 	var a abi.Action
@@ -164,14 +160,12 @@ func (s *Stream) SendResponseHeaders(headers [][2]string, endOfStream bool) abi.
 
 // SendResponseBody delivers a response body chunk, as SendRequestBody.
 func (s *Stream) SendResponseBody(chunk []byte, endOfStream bool) abi.Action {
-	s.h.t.Helper()
 	s.live()
 	return s.sendBody(&s.respBody, 1, chunk, endOfStream, s.h.guest.OnResponseBody)
 }
 
 // SendResponseTrailers delivers response trailers.
 func (s *Stream) SendResponseTrailers(trailers [][2]string) abi.Action {
-	s.h.t.Helper()
 	s.live()
 	s.respTrailers = lowerPairs(trailers)
 	var a abi.Action
@@ -204,7 +198,6 @@ func (s *Stream) sendBody(b *body, dir int, chunk []byte, eos bool, cb func(uint
 
 // Complete ends the stream: OnLog, OnDone and OnDelete, in Envoy's order.
 func (s *Stream) Complete() {
-	s.h.t.Helper()
 	s.live()
 	s.inLog = true
 	s.h.callback(s.id, func() { s.h.guest.OnLog(s.id) })

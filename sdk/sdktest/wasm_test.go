@@ -27,7 +27,7 @@ import (
 
 var builds sync.Map // package path → []byte
 
-func buildPlugin(t *testing.T, pkg string) []byte {
+func buildPlugin(t testing.TB, pkg string) []byte {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("building a Wasm plugin takes seconds; skipped in -short mode")
@@ -57,18 +57,19 @@ type wasmVM struct {
 	ctx context.Context
 	mod api.Module
 	h   *fake
+	fns map[string]api.Function // wazero allocates a call engine per lookup
 }
 
 var _ hostcall.Guest = (*wasmVM)(nil)
 
 // newWasmHost starts the module under wazero and returns a Host driving it.
-func newWasmHost(t *testing.T, wasm []byte, opts ...Option) *Host {
+func newWasmHost(t testing.TB, wasm []byte, opts ...Option) *Host {
 	t.Helper()
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { r.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	vm := &wasmVM{t: t, ctx: ctx}
+	vm := &wasmVM{t: t, ctx: ctx, fns: map[string]api.Function{}}
 	env := r.NewHostModuleBuilder(abi.ModuleEnv)
 	for _, f := range abi.HostFunctions {
 		params := make([]api.ValueType, len(f.Params))
@@ -97,7 +98,7 @@ func newWasmHost(t *testing.T, wasm []byte, opts ...Option) *Host {
 
 func (w *wasmVM) call(name string, args ...uint64) uint64 {
 	w.t.Helper()
-	res, err := w.mod.ExportedFunction(name).Call(w.ctx, args...)
+	res, err := w.fn(name).Call(w.ctx, args...)
 	if err != nil {
 		w.t.Fatalf("calling %s%v: %v", name, args, err)
 	}
@@ -105,6 +106,15 @@ func (w *wasmVM) call(name string, args ...uint64) uint64 {
 		return 0
 	}
 	return res[0]
+}
+
+func (w *wasmVM) fn(name string) api.Function {
+	f, ok := w.fns[name]
+	if !ok {
+		f = w.mod.ExportedFunction(name)
+		w.fns[name] = f
+	}
+	return f
 }
 
 func b2u(b bool) uint64 {
@@ -174,7 +184,7 @@ func (w *wasmVM) hostcall(name string, m api.Module, s []uint64) abi.Status {
 			put32(u(i+1), 0)
 			return
 		}
-		res, err := m.ExportedFunction(abi.FuncOnMemoryAllocate).Call(w.ctx, uint64(len(data)))
+		res, err := w.fn(abi.FuncOnMemoryAllocate).Call(w.ctx, uint64(len(data)))
 		if err != nil {
 			w.t.Fatalf("%s: allocating %d bytes: %v", name, len(data), err)
 		}
@@ -464,4 +474,32 @@ func TestWasmPublicSDK(t *testing.T) {
 			t.Errorf("compat_requests_total = %d, %v; want 2", n, ok)
 		}
 	})
+}
+
+// BenchmarkWasmLifecycle measures a whole stream (create, request headers,
+// response headers, log, done, delete) through a built plugin under wazero
+// and this package's fake host: an upper bound for the guest's share of a
+// request in sluice, whose host functions are leaner than the fake's.
+func BenchmarkWasmLifecycle(b *testing.B) {
+	for _, tc := range []struct{ name, pkg, config string }{
+		{"noop", "plugins-wasm/noop", `{}`},
+		{"ping-miss", "plugins-wasm/ping", `{"path":"/ping"}`},
+		{"request_id", "plugins-wasm/request_id", `{}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newWasmHost(b, buildPlugin(b, tc.pkg))
+			if err := h.Configure(tc.config); err != nil {
+				b.Fatal(err)
+			}
+			req, resp := Get("/app"), Response(200)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				s := h.NewStream()
+				s.SendRequestHeaders(req, true)
+				s.SendResponseHeaders(resp, true)
+				s.Complete()
+			}
+		})
+	}
 }
