@@ -99,8 +99,7 @@ func TestConcurrency(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var open, maxOpen atomic.Int32
-			srv, cl := newServer(t, http.HandlerFunc(echoHandler))
-			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			connState := func(_ net.Conn, s http.ConnState) {
 				switch s {
 				case http.StateNew:
 					n := open.Add(1)
@@ -114,6 +113,7 @@ func TestConcurrency(t *testing.T) {
 					open.Add(-1)
 				}
 			}
+			srv, cl := newServer(t, http.HandlerFunc(echoHandler), func(hs *http.Server) { hs.ConnState = connState })
 			tp := newT(t, Options{MaxIdlePerHost: tc.maxIdle})
 			var wg sync.WaitGroup
 			errs := make(chan error, workers)

@@ -39,13 +39,16 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// newServer starts an httptest server (plain, or TLS with tls set) whose
-// accepted connections are counted.
-func newServer(t testing.TB, h http.Handler) (*httptest.Server, *countingListener) {
+// newServer starts an httptest server whose accepted connections are
+// counted. configure, if given, runs before the server starts.
+func newServer(t testing.TB, h http.Handler, configure ...func(*http.Server)) (*httptest.Server, *countingListener) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	cl := &countingListener{Listener: srv.Listener}
 	srv.Listener = cl
+	for _, f := range configure {
+		f(srv.Config)
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, cl
