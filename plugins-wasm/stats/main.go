@@ -10,7 +10,8 @@
 //
 //	processing  requests in progress through this plugin, across all VMs
 //	accepted    requests seen since the plugin was first loaded, across all VMs
-//	hostname    the host's node id (property xds.node.id), "" if unknown
+//	hostname    the host's node id (property xds.node.id, or xds.node if
+//	            that is a plain string), "" if unknown
 //	version     the host's version (property xds.node.user_agent_version)
 //	start_time  Unix seconds when the plugin was first loaded
 //	uptime      time since then, e.g. "1h2m3s"
@@ -137,7 +138,7 @@ func (s *stats) document(accepted uint64, processing int64) []byte {
 	if b, _, err := sdk.GetSharedData(s.startKey); err == nil && len(b) == 8 {
 		start = int64(binary.LittleEndian.Uint64(b))
 	}
-	hostname, _ := sdk.PropertyString("xds.node.id")
+	hostname := nodeID()
 	version, _ := sdk.PropertyString("xds.node.user_agent_version")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -160,6 +161,24 @@ func (s *stats) document(accepted uint64, processing int64) []byte {
 	b = strconv.AppendUint(b, ms.Sys>>20, 10)
 	b = append(b, '}')
 	return b
+}
+
+// nodeID returns the host's node id: Envoy's xds.node.id, or xds.node when
+// a host answers it with a plain string.
+func nodeID() string {
+	if id, err := sdk.PropertyString("xds.node.id"); err == nil {
+		return id
+	}
+	node, err := sdk.PropertyString("xds.node")
+	if err != nil || !utf8.ValidString(node) {
+		return ""
+	}
+	for i := 0; i < len(node); i++ {
+		if node[i] < 0x20 {
+			return "" // a serialized message, not a name
+		}
+	}
+	return node
 }
 
 func appendField(b []byte, key, value string) []byte {

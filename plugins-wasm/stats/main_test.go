@@ -99,6 +99,29 @@ func TestStatsStartTimeKept(t *testing.T) {
 	}
 }
 
+func TestStatsNodeFallback(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []sdktest.Option
+		want string
+	}{
+		{name: "xds.node.id", opts: []sdktest.Option{sdktest.WithProperty("xds.node.id", []byte("a")), sdktest.WithProperty("xds.node", []byte("b"))}, want: "a"},
+		{name: "plain xds.node", opts: []sdktest.Option{sdktest.WithProperty("xds.node", []byte("b"))}, want: "b"},
+		{name: "serialized xds.node", opts: []sdktest.Option{sdktest.WithProperty("xds.node", []byte{0x0a, 0x01, 'b'})}, want: ""},
+		{name: "none", want: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := sdktest.Start(t, `{"path":"/s"}`, tc.opts...)
+			s := h.NewStream()
+			s.SendRequestHeaders(sdktest.Get("/s"), true)
+			if body := string(s.LocalResponse().Body); !strings.Contains(body, `"hostname":"`+tc.want+`"`) {
+				t.Errorf("body %s; want hostname %q", body, tc.want)
+			}
+		})
+	}
+}
+
 func TestAppendString(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"plain", `"plain"`},
