@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -98,23 +99,23 @@ func TestConcurrency(t *testing.T) {
 		{"small pool", 8},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Connections are counted on the client side, through the
+			// Dialer seam: a close is seen at once, not when the server
+			// notices it.
 			var open, maxOpen atomic.Int32
-			connState := func(_ net.Conn, s http.ConnState) {
-				switch s {
-				case http.StateNew:
-					n := open.Add(1)
-					for {
-						m := maxOpen.Load()
-						if n <= m || maxOpen.CompareAndSwap(m, n) {
-							break
-						}
-					}
-				case http.StateClosed, http.StateHijacked:
-					open.Add(-1)
+			var nd net.Dialer
+			dialer := dialFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := nd.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
 				}
-			}
-			srv, cl := newServer(t, http.HandlerFunc(echoHandler), func(hs *http.Server) { hs.ConnState = connState })
-			tp := newT(t, Options{MaxIdlePerHost: tc.maxIdle})
+				n := open.Add(1)
+				for m := maxOpen.Load(); n > m && !maxOpen.CompareAndSwap(m, n); m = maxOpen.Load() {
+				}
+				return &closeCountConn{Conn: c, open: &open}, nil
+			})
+			srv, cl := newServer(t, http.HandlerFunc(echoHandler))
+			tp := newT(t, Options{MaxIdlePerHost: tc.maxIdle, Dialer: dialer})
 			var wg sync.WaitGroup
 			errs := make(chan error, workers)
 			for w := range workers {
@@ -153,6 +154,18 @@ func TestConcurrency(t *testing.T) {
 			}
 		})
 	}
+}
+
+// closeCountConn decrements a counter of open connections once, on Close.
+type closeCountConn struct {
+	net.Conn
+	open *atomic.Int32
+	once sync.Once
+}
+
+func (c *closeCountConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
 }
 
 // onlyReader hides every method but Read, like a streamed client body.
