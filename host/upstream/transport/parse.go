@@ -138,12 +138,9 @@ func parseFields(b []byte, pos int, fs []field, strict bool) ([]field, error) {
 			return fs, malformed("header line %q", clip(line))
 		}
 		name := line[:colon]
-		for _, c := range name {
-			if !tchar[c] {
-				return fs, malformed("header name %q", clip(name))
-			}
+		if !canonicalToken(name) {
+			return fs, malformed("header name %q", clip(name))
 		}
-		canonicalize(name)
 		vs, ve := colon+1, len(line)
 		for vs < ve && (line[vs] == ' ' || line[vs] == '\t') {
 			vs++
@@ -152,7 +149,7 @@ func parseFields(b []byte, pos int, fs []field, strict bool) ([]field, error) {
 			ve--
 		}
 		for _, c := range line[vs:ve] {
-			if !validValueByte(c) {
+			if !valueByte[c] {
 				return fs, malformed("control byte in value of header %q", clip(name))
 			}
 		}
@@ -164,21 +161,32 @@ func parseFields(b []byte, pos int, fs []field, strict bool) ([]field, error) {
 	}
 }
 
-// canonicalize rewrites a token in place to the form of
-// http.CanonicalHeaderKey: upper case at the start and after each '-',
-// lower case elsewhere.
-func canonicalize(name []byte) {
+// canonicalToken checks that name is a token and rewrites it in place to
+// the form of http.CanonicalHeaderKey: upper case at the start and after
+// each '-', lower case elsewhere. On false, name may be partly rewritten.
+func canonicalToken(name []byte) bool {
 	upper := true
 	for i, c := range name {
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
+		if !tchar[c] {
+			return false
 		}
-		name[i] = c
+		if upper && 'a' <= c && c <= 'z' {
+			name[i] = c - ('a' - 'A')
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			name[i] = c + ('a' - 'A')
+		}
 		upper = c == '-'
 	}
+	return true
 }
+
+// valueByte is validValueByte as a table, for the parser's inner loop.
+var valueByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = validValueByte(byte(c))
+	}
+	return t
+}()
 
 // buildHeader turns the fields of head text s into an http.Header: one map,
 // one backing array for the value slices, and substrings of s.
