@@ -140,7 +140,7 @@ func (f *Filter) OnRequestHeaders(ctx context.Context, endOfStream bool) Result 
 	for i := range f.ents {
 		e := &f.ents[i]
 		f.reach = i + 1
-		if r, ok := f.enter(e); !ok {
+		if r, ok := f.enter(ctx, e); !ok {
 			if r.Outcome != Continue {
 				return r
 			}
@@ -338,7 +338,7 @@ func releaseStreamCtx(sc *streamCtx) {
 // exists is skipped: the stream is not pinned to it yet. ok false means
 // the plugin is not running for this stream (nothing is locked): r is
 // Continue if its fail policy is open, else Fail.
-func (f *Filter) enter(e *entry) (r Result, ok bool) {
+func (f *Filter) enter(ctx context.Context, e *entry) (r Result, ok bool) {
 	b := e.pl.cur.Load()
 	for b != nil && !b.pool.enter(b.pc) {
 		b = e.pl.cur.Load()
@@ -348,9 +348,16 @@ func (f *Filter) enter(e *entry) (r Result, ok bool) {
 	}
 	var v *vm
 	var root *hctx
-	for range b.pool.slots {
+	// A vm picked may die while this stream waits for it (it was running
+	// a callback that trapped or overran): then try the others, and wait
+	// for replacements when none is left.
+	for range 4 * len(b.pool.slots) {
 		if v = b.pool.pick(); v == nil {
-			break
+			// Every vm failed: wait a little for a replacement rather
+			// than fail the requests behind a burst of failures.
+			if v = b.pool.waitVM(ctx); v == nil {
+				break
+			}
 		}
 		v.mu.Lock()
 		if root = v.roots[b.pc]; root != nil && !v.dead.Load() {

@@ -39,6 +39,9 @@ type pool struct {
 	configs map[string]*poolConfig
 	backoff []time.Duration
 	closed  bool
+	// vmReady is closed (and replaced) whenever a vm is installed, to wake
+	// streams waiting because every vm had failed.
+	vmReady chan struct{}
 }
 
 // pluginConfig identifies a root context: a plugin's name and its JSON
@@ -104,6 +107,7 @@ func (rt *Runtime) poolFor(ctx context.Context, path string, b []byte) (*pool, e
 	p := &pool{
 		rt: rt, hash: hash, path: path, vmID: name, compiled: cm, info: info, imports: imports,
 		slots: make([]atomic.Pointer[vm], rt.opts.VMs), backoff: make([]time.Duration, rt.opts.VMs),
+		vmReady: make(chan struct{}),
 		configs: map[string]*poolConfig{},
 	}
 	rt.mu.Lock()
@@ -192,6 +196,38 @@ func (p *pool) live() int {
 func (p *pool) install(v *vm) {
 	v.installed.Store(true)
 	p.slots[v.slot].Store(v)
+	close(p.vmReady)
+	p.vmReady = make(chan struct{})
+}
+
+// vmWait bounds how long a new stream waits for a replacement vm when
+// every vm of its module has failed: the first replacement comes after
+// Options.RestartBackoff (100ms by default), so a burst of failures delays
+// the requests behind it instead of failing them.
+const vmWait = 2 * time.Second
+
+// waitVM waits for a live vm, up to vmWait or until ctx ends.
+func (p *pool) waitVM(ctx context.Context) *vm {
+	t := time.NewTimer(vmWait)
+	defer t.Stop()
+	for {
+		p.mu.Lock()
+		ch, closed := p.vmReady, p.closed
+		p.mu.Unlock()
+		if closed {
+			return nil
+		}
+		if v := p.pick(); v != nil {
+			return v
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			return nil
+		}
+	}
 }
 
 // fill starts a vm in every empty slot, in parallel, with every active
