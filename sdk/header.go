@@ -24,7 +24,18 @@ type Header struct {
 type headerCache struct {
 	epoch uint64
 	pairs [][2]string
+
+	// absent is a key known to have no value in this callback (a Lookup
+	// that missed, or a Del), so that Set can add it in one host call.
+	absent      string
+	absentEpoch uint64
 }
+
+func (c *headerCache) knownAbsent(key string) bool {
+	return c.absentEpoch == vm.epoch && c.absent == key
+}
+
+func (c *headerCache) setAbsent(key string) { c.absent, c.absentEpoch = key, vm.epoch }
 
 // cache returns the whole map, fetched at most once per callback.
 func (h Header) cache() (*headerCache, error) {
@@ -97,6 +108,9 @@ func (h Header) Lookup(key string) (string, bool) {
 	}
 	b, st := hostcall.GetHeaderMapValue(h.m, key)
 	if st != abi.StatusOK {
+		if st == abi.StatusNotFound {
+			h.r.s.maps[h.m].setAbsent(key)
+		}
 		return "", false
 	}
 	return bytesString(b), true
@@ -156,6 +170,9 @@ func (h Header) Set(key, value string) error {
 	}
 	key = lower(key)
 	c := h.cached()
+	if m := &h.r.s.maps[h.m]; c == nil && m.knownAbsent(key) {
+		return h.add(nil, key, value) // absent: nothing to replace or remove
+	}
 	n := 0
 	if c != nil {
 		for _, p := range c.pairs {
@@ -205,6 +222,9 @@ func (h Header) add(c *headerCache, key, value string) error {
 	if st := hostcall.AddHeaderMapValue(h.m, key, value); st != abi.StatusOK {
 		return statusErrArg("add header ", key, st)
 	}
+	if m := &h.r.s.maps[h.m]; m.knownAbsent(key) {
+		m.absentEpoch = 0
+	}
 	if c != nil {
 		c.pairs = append(c.pairs, [2]string{key, value})
 	}
@@ -223,6 +243,7 @@ func (h Header) Del(key string) error {
 	if c := h.cached(); c != nil {
 		c.pairs = without(c.pairs, key)
 	}
+	h.r.s.maps[h.m].setAbsent(key)
 	return nil
 }
 
@@ -235,6 +256,7 @@ func (h Header) SetPairs(pairs [][2]string) error {
 	if st := hostcall.SetHeaderMapPairs(h.m, enc); st != abi.StatusOK {
 		return statusErrArg("set ", h.m.String(), st)
 	}
+	h.r.s.maps[h.m].absentEpoch = 0
 	if c := h.cached(); c != nil {
 		c.pairs = c.pairs[:0]
 		for _, p := range pairs {

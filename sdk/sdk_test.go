@@ -567,3 +567,72 @@ func TestForeignFunction(t *testing.T) {
 		t.Errorf("unknown foreign function: %v", err)
 	}
 }
+
+// TestHostCrossings pins down how many host calls common operations cost.
+func TestHostCrossings(t *testing.T) {
+	var step string
+	tests := []struct {
+		name string
+		run  func(r sdk.Request)
+		want map[string]int
+	}{
+		{name: "get one header", run: func(r sdk.Request) { r.Header().Get("a") },
+			want: map[string]int{abi.FuncGetHeaderMapValue: 1}},
+		{name: "whole map once per callback", run: func(r sdk.Request) {
+			r.Header().Values("a")
+			r.Header().Range(func(k, v string) bool { return true })
+			r.Header().Get("b")
+			r.Header().Len()
+		}, want: map[string]int{abi.FuncGetHeaderMapPairs: 1}},
+		{name: "set an absent header after a miss", run: func(r sdk.Request) {
+			if _, ok := r.Header().Lookup("x-new"); !ok {
+				r.Header().Set("x-new", "1")
+			}
+		}, want: map[string]int{abi.FuncGetHeaderMapValue: 1, abi.FuncAddHeaderMapValue: 1}},
+		{name: "set an unknown header", run: func(r sdk.Request) { r.Header().Set("a", "2") },
+			want: map[string]int{abi.FuncRemoveHeaderMapValue: 1, abi.FuncAddHeaderMapValue: 1}},
+		{name: "set a pseudo-header", run: func(r sdk.Request) { r.Header().Set(":path", "/x") },
+			want: map[string]int{abi.FuncReplaceHeaderMapValue: 1}},
+		{name: "set a single cached header", run: func(r sdk.Request) {
+			r.Header().Len()
+			r.Header().Set("a", "3")
+		}, want: map[string]int{abi.FuncGetHeaderMapPairs: 1, abi.FuncReplaceHeaderMapValue: 1}},
+		{name: "delete then set", run: func(r sdk.Request) {
+			r.Header().Del("a")
+			r.Header().Set("a", "x")
+		}, want: map[string]int{abi.FuncRemoveHeaderMapValue: 1, abi.FuncAddHeaderMapValue: 1}},
+		{name: "miss, add, then set replaces both", run: func(r sdk.Request) {
+			r.Header().Lookup("z")
+			r.Header().Add("z", "1")
+			r.Header().Set("z", "2")
+		}, want: map[string]int{abi.FuncGetHeaderMapValue: 1, abi.FuncAddHeaderMapValue: 2, abi.FuncRemoveHeaderMapValue: 1}},
+		{name: "respond", run: func(r sdk.Request) { r.Respond(204, nil, nil) },
+			want: map[string]int{abi.FuncSendLocalResponse: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			step = tc.name
+			h := start(t, &funcs{reqHeaders: func(r sdk.Request) sdk.Action { tc.run(r); return sdk.Continue }})
+			s := h.NewStream()
+			h.ResetHostCalls()
+			s.SendRequestHeaders(sdktest.Get("/", "a", "1"), true)
+			got := h.HostCalls()
+			if len(got) != len(tc.want) {
+				t.Fatalf("%s: host calls %v; want %v", step, got, tc.want)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s: host calls %v; want %v", step, got, tc.want)
+				}
+			}
+			if tc.name == "set an absent header after a miss" && s.RequestHeader("x-new") != "1" {
+				t.Errorf("x-new not set: %v", s.RequestHeaders())
+			}
+			if tc.name == "miss, add, then set replaces both" {
+				if n := len(s.RequestHeaders()); n != 6 || s.RequestHeader("z") != "2" {
+					t.Errorf("headers %v; want one z: 2", s.RequestHeaders())
+				}
+			}
+		})
+	}
+}

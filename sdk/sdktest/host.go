@@ -103,6 +103,7 @@ type Host struct {
 
 	calls       map[uint32]*Call
 	callOrder   []*Call
+	hostCalls   map[string]int // by ABI function name
 	nextToken   uint32
 	delivering  *Call // the call whose answer is being delivered
 	callStatus  uint32
@@ -161,6 +162,7 @@ func New(t testing.TB, opts ...Option) *Host {
 		queueByName:  map[string]uint32{},
 		metricByName: map[string]uint32{},
 		calls:        map[uint32]*Call{},
+		hostCalls:    map[string]int{},
 	}
 	for _, o := range opts {
 		o(h)
@@ -269,6 +271,20 @@ func (h *Host) callback(id uint32, fn func()) {
 		}
 	}
 }
+
+// HostCalls returns how many times the plugin called each proxy-wasm host
+// function (by its ABI name, e.g. "proxy_get_header_map_value") since New
+// or the last ResetHostCalls: each is a crossing of the Wasm boundary.
+func (h *Host) HostCalls() map[string]int {
+	out := make(map[string]int, len(h.hostCalls))
+	for k, v := range h.hostCalls {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetHostCalls zeroes the counts of HostCalls.
+func (h *Host) ResetHostCalls() { clear(h.hostCalls) }
 
 // Logs returns every message the plugin logged.
 func (h *Host) Logs() []LogEntry { return append([]LogEntry(nil), h.logs...) }
@@ -380,7 +396,8 @@ func (h *Host) Enqueue(name string, data []byte) {
 		h.t.Fatalf("sdktest: queue %q was never registered", name)
 	}
 	(*fake)(h).EnqueueSharedQueue(id, data)
-	h.callback(0, func() {}) // run the notification, as after a host call
+	h.hostCalls[abi.FuncEnqueueSharedQueue]-- // the test's call, not the plugin's
+	h.callback(0, func() {})                  // run the notification, as after a host call
 }
 
 // HTTPCalls returns the http calls not answered yet, oldest first.

@@ -42,6 +42,7 @@ func (h *fake) rootOf() uint32 {
 
 // Log implements hostcall.Host.
 func (h *fake) Log(level abi.LogLevel, msg string) abi.Status {
+	h.hostCalls[abi.FuncLog]++
 	if !level.Valid() {
 		return abi.StatusBadArgument
 	}
@@ -51,15 +52,20 @@ func (h *fake) Log(level abi.LogLevel, msg string) abi.Status {
 }
 
 // GetLogLevel implements hostcall.Host.
-func (h *fake) GetLogLevel() (abi.LogLevel, abi.Status) { return h.logLevel, abi.StatusOK }
+func (h *fake) GetLogLevel() (abi.LogLevel, abi.Status) {
+	h.hostCalls[abi.FuncGetLogLevel]++
+	return h.logLevel, abi.StatusOK
+}
 
 // GetCurrentTimeNanoseconds implements hostcall.Host.
 func (h *fake) GetCurrentTimeNanoseconds() (uint64, abi.Status) {
+	h.hostCalls[abi.FuncGetCurrentTimeNanoseconds]++
 	return uint64(h.now.UnixNano()), abi.StatusOK
 }
 
 // SetTickPeriodMilliseconds implements hostcall.Host.
 func (h *fake) SetTickPeriodMilliseconds(ms uint32) abi.Status {
+	h.hostCalls[abi.FuncSetTickPeriodMilliseconds]++
 	if r := h.roots[h.rootOf()]; r != nil {
 		r.tick = time.Duration(ms) * time.Millisecond
 	}
@@ -104,6 +110,7 @@ func (h *fake) buffer(b abi.BufferType) (*[]byte, bool, abi.Status) {
 
 // GetBufferBytes implements hostcall.Host.
 func (h *fake) GetBufferBytes(b abi.BufferType, start, maxSize uint32) ([]byte, abi.Status) {
+	h.hostCalls[abi.FuncGetBufferBytes]++
 	buf, _, st := h.buffer(b)
 	if st != abi.StatusOK {
 		return nil, st
@@ -123,6 +130,7 @@ func (h *fake) GetBufferBytes(b abi.BufferType, start, maxSize uint32) ([]byte, 
 // drops the first size bytes and prepends, start at or past the end
 // appends, anything in between is BAD_ARGUMENT.
 func (h *fake) SetBufferBytes(b abi.BufferType, start, size uint32, data []byte) abi.Status {
+	h.hostCalls[abi.FuncSetBufferBytes]++
 	buf, mutable, st := h.buffer(b)
 	if st != abi.StatusOK {
 		return st
@@ -145,6 +153,7 @@ func (h *fake) SetBufferBytes(b abi.BufferType, start, size uint32, data []byte)
 
 // GetBufferStatus implements hostcall.Host.
 func (h *fake) GetBufferStatus(b abi.BufferType) (uint32, uint32, abi.Status) {
+	h.hostCalls[abi.FuncGetBufferStatus]++
 	buf, _, st := h.buffer(b)
 	if st != abi.StatusOK {
 		return 0, 0, st
@@ -200,6 +209,7 @@ func (h *fake) headerMap(m abi.MapType) (*[][2]string, bool, abi.Status) {
 // GetHeaderMapPairs implements hostcall.Host: a map that is not available
 // reads as empty (always OK, as Envoy).
 func (h *fake) GetHeaderMapPairs(m abi.MapType) ([]byte, abi.Status) {
+	h.hostCalls[abi.FuncGetHeaderMapPairs]++
 	if !m.Valid() {
 		return nil, abi.StatusBadArgument
 	}
@@ -212,6 +222,7 @@ func (h *fake) GetHeaderMapPairs(m abi.MapType) ([]byte, abi.Status) {
 
 // SetHeaderMapPairs implements hostcall.Host.
 func (h *fake) SetHeaderMapPairs(m abi.MapType, serialized []byte) abi.Status {
+	h.hostCalls[abi.FuncSetHeaderMapPairs]++
 	hm, mutable, st := h.headerMap(m)
 	if st != abi.StatusOK {
 		return st
@@ -229,6 +240,7 @@ func (h *fake) SetHeaderMapPairs(m abi.MapType, serialized []byte) abi.Status {
 
 // GetHeaderMapValue implements hostcall.Host.
 func (h *fake) GetHeaderMapValue(m abi.MapType, key string) ([]byte, abi.Status) {
+	h.hostCalls[abi.FuncGetHeaderMapValue]++
 	hm, _, st := h.headerMap(m)
 	if st != abi.StatusOK {
 		return nil, st
@@ -244,6 +256,7 @@ func (h *fake) GetHeaderMapValue(m abi.MapType, key string) ([]byte, abi.Status)
 
 // AddHeaderMapValue implements hostcall.Host.
 func (h *fake) AddHeaderMapValue(m abi.MapType, key, value string) abi.Status {
+	h.hostCalls[abi.FuncAddHeaderMapValue]++
 	hm, mutable, st := h.headerMap(m)
 	if st != abi.StatusOK {
 		return st
@@ -258,6 +271,7 @@ func (h *fake) AddHeaderMapValue(m abi.MapType, key, value string) abi.Status {
 // ReplaceHeaderMapValue implements hostcall.Host: the first value is
 // overwritten (others stay), or the header is added.
 func (h *fake) ReplaceHeaderMapValue(m abi.MapType, key, value string) abi.Status {
+	h.hostCalls[abi.FuncReplaceHeaderMapValue]++
 	hm, mutable, st := h.headerMap(m)
 	if st != abi.StatusOK {
 		return st
@@ -278,6 +292,7 @@ func (h *fake) ReplaceHeaderMapValue(m abi.MapType, key, value string) abi.Statu
 
 // RemoveHeaderMapValue implements hostcall.Host.
 func (h *fake) RemoveHeaderMapValue(m abi.MapType, key string) abi.Status {
+	h.hostCalls[abi.FuncRemoveHeaderMapValue]++
 	hm, mutable, st := h.headerMap(m)
 	if st != abi.StatusOK {
 		return st
@@ -298,6 +313,7 @@ func (h *fake) RemoveHeaderMapValue(m abi.MapType, key string) abi.Status {
 
 // GetHeaderMapSize implements hostcall.Host (sum of key and value lengths).
 func (h *fake) GetHeaderMapSize(m abi.MapType) (uint32, abi.Status) {
+	h.hostCalls[abi.FuncGetHeaderMapSize]++
 	hm, _, st := h.headerMap(m)
 	if st != abi.StatusOK {
 		return 0, st
@@ -311,6 +327,7 @@ func (h *fake) GetHeaderMapSize(m abi.MapType) (uint32, abi.Status) {
 
 // ContinueStream implements hostcall.Host.
 func (h *fake) ContinueStream(st abi.StreamType) abi.Status {
+	h.hostCalls[abi.FuncContinueStream]++
 	s := h.stream()
 	if s == nil {
 		return abi.StatusNotFound
@@ -343,6 +360,7 @@ func (h *fake) ContinueStream(st abi.StreamType) abi.Status {
 
 // CloseStream implements hostcall.Host.
 func (h *fake) CloseStream(st abi.StreamType) abi.Status {
+	h.hostCalls[abi.FuncCloseStream]++
 	s := h.stream()
 	if s == nil {
 		return abi.StatusNotFound
@@ -358,6 +376,7 @@ func (h *fake) CloseStream(st abi.StreamType) abi.Status {
 // one after the response headers left, is refused (BAD_ARGUMENT) so that
 // tests notice.
 func (h *fake) SendLocalResponse(status uint32, details string, body, headers []byte, grpcStatus int32) abi.Status {
+	h.hostCalls[abi.FuncSendLocalResponse]++
 	s := h.stream()
 	if s == nil {
 		return abi.StatusNotFound
@@ -377,11 +396,13 @@ func (h *fake) SendLocalResponse(status uint32, details string, body, headers []
 
 // GetStatus implements hostcall.Host.
 func (h *fake) GetStatus() (uint32, []byte, abi.Status) {
+	h.hostCalls[abi.FuncGetStatus]++
 	return h.callStatus, clone([]byte(h.callMessage)), abi.StatusOK
 }
 
 // HTTPCall implements hostcall.Host.
 func (h *fake) HTTPCall(upstream string, headers, body, trailers []byte, timeoutMS uint32) (uint32, abi.Status) {
+	h.hostCalls[abi.FuncHTTPCall]++
 	hs, err := abi.DecodeMap(headers)
 	if err != nil {
 		return 0, abi.StatusBadArgument
@@ -411,6 +432,7 @@ func (h *fake) HTTPCall(upstream string, headers, body, trailers []byte, timeout
 
 // GetSharedData implements hostcall.Host.
 func (h *fake) GetSharedData(key string) ([]byte, uint32, abi.Status) {
+	h.hostCalls[abi.FuncGetSharedData]++
 	v, ok := h.shared[key]
 	if !ok {
 		return nil, 0, abi.StatusNotFound
@@ -420,6 +442,7 @@ func (h *fake) GetSharedData(key string) ([]byte, uint32, abi.Status) {
 
 // SetSharedData implements hostcall.Host.
 func (h *fake) SetSharedData(key string, value []byte, cas uint32) abi.Status {
+	h.hostCalls[abi.FuncSetSharedData]++
 	if v, ok := h.shared[key]; ok && cas != 0 && cas != v.cas {
 		return abi.StatusCasMismatch
 	}
@@ -429,6 +452,7 @@ func (h *fake) SetSharedData(key string, value []byte, cas uint32) abi.Status {
 
 // RegisterSharedQueue implements hostcall.Host.
 func (h *fake) RegisterSharedQueue(name string) (uint32, abi.Status) {
+	h.hostCalls[abi.FuncRegisterSharedQueue]++
 	if id, ok := h.queueByName[name]; ok {
 		h.queues[id-1].consumer = h.rootOf()
 		return id, abi.StatusOK
@@ -441,6 +465,7 @@ func (h *fake) RegisterSharedQueue(name string) (uint32, abi.Status) {
 
 // ResolveSharedQueue implements hostcall.Host. The fake has one VM id, "".
 func (h *fake) ResolveSharedQueue(vmID, name string) (uint32, abi.Status) {
+	h.hostCalls[abi.FuncResolveSharedQueue]++
 	id, ok := h.queueByName[name]
 	if !ok || vmID != "" {
 		return 0, abi.StatusNotFound
@@ -451,6 +476,7 @@ func (h *fake) ResolveSharedQueue(vmID, name string) (uint32, abi.Status) {
 // EnqueueSharedQueue implements hostcall.Host; the consumer is notified
 // after the current callback returns.
 func (h *fake) EnqueueSharedQueue(id uint32, value []byte) abi.Status {
+	h.hostCalls[abi.FuncEnqueueSharedQueue]++
 	if id == 0 || int(id) > len(h.queues) {
 		return abi.StatusNotFound
 	}
@@ -464,6 +490,7 @@ func (h *fake) EnqueueSharedQueue(id uint32, value []byte) abi.Status {
 
 // DequeueSharedQueue implements hostcall.Host.
 func (h *fake) DequeueSharedQueue(id uint32) ([]byte, abi.Status) {
+	h.hostCalls[abi.FuncDequeueSharedQueue]++
 	if id == 0 || int(id) > len(h.queues) {
 		return nil, abi.StatusNotFound
 	}
@@ -478,6 +505,7 @@ func (h *fake) DequeueSharedQueue(id uint32) ([]byte, abi.Status) {
 
 // DefineMetric implements hostcall.Host.
 func (h *fake) DefineMetric(t abi.MetricType, name string) (uint32, abi.Status) {
+	h.hostCalls[abi.FuncDefineMetric]++
 	if !t.Valid() {
 		return 0, abi.StatusBadArgument
 	}
@@ -502,6 +530,7 @@ func (h *fake) metric(id uint32) *metric {
 
 // IncrementMetric implements hostcall.Host.
 func (h *fake) IncrementMetric(id uint32, delta int64) abi.Status {
+	h.hostCalls[abi.FuncIncrementMetric]++
 	m := h.metric(id)
 	switch {
 	case m == nil:
@@ -515,6 +544,7 @@ func (h *fake) IncrementMetric(id uint32, delta int64) abi.Status {
 
 // RecordMetric implements hostcall.Host.
 func (h *fake) RecordMetric(id uint32, value int64) abi.Status {
+	h.hostCalls[abi.FuncRecordMetric]++
 	m := h.metric(id)
 	if m == nil {
 		return abi.StatusNotFound
@@ -532,6 +562,7 @@ func (h *fake) RecordMetric(id uint32, value int64) abi.Status {
 
 // GetMetric implements hostcall.Host.
 func (h *fake) GetMetric(id uint32) (uint64, abi.Status) {
+	h.hostCalls[abi.FuncGetMetric]++
 	m := h.metric(id)
 	switch {
 	case m == nil:
@@ -546,6 +577,7 @@ func (h *fake) GetMetric(id uint32) (uint64, abi.Status) {
 // then the host's; "request.headers.NAME" style paths index the request
 // header map.
 func (h *fake) GetProperty(path string) ([]byte, abi.Status) {
+	h.hostCalls[abi.FuncGetProperty]++
 	if s := h.stream(); s != nil {
 		if v, ok := s.props[path]; ok {
 			return clone(v), abi.StatusOK
@@ -567,6 +599,7 @@ func (h *fake) GetProperty(path string) ([]byte, abi.Status) {
 
 // SetProperty implements hostcall.Host (stream contexts only, as Envoy).
 func (h *fake) SetProperty(path string, value []byte) abi.Status {
+	h.hostCalls[abi.FuncSetProperty]++
 	s := h.stream()
 	if s == nil {
 		return abi.StatusNotFound
@@ -577,6 +610,7 @@ func (h *fake) SetProperty(path string, value []byte) abi.Status {
 
 // SetEffectiveContext implements hostcall.Host.
 func (h *fake) SetEffectiveContext(id uint32) abi.Status {
+	h.hostCalls[abi.FuncSetEffectiveContext]++
 	if h.streams[id] == nil && h.roots[id] == nil {
 		return abi.StatusBadArgument
 	}
@@ -586,10 +620,14 @@ func (h *fake) SetEffectiveContext(id uint32) abi.Status {
 
 // Done implements hostcall.Host: SDK roots never wait, so nothing is
 // pending.
-func (h *fake) Done() abi.Status { return abi.StatusNotFound }
+func (h *fake) Done() abi.Status {
+	h.hostCalls[abi.FuncDone]++
+	return abi.StatusNotFound
+}
 
 // CallForeignFunction implements hostcall.Host.
 func (h *fake) CallForeignFunction(name string, args []byte) ([]byte, abi.Status) {
+	h.hostCalls[abi.FuncCallForeignFunction]++
 	fn, ok := h.foreign[name]
 	if !ok {
 		return nil, abi.StatusNotFound
