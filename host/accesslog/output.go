@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -133,8 +134,9 @@ func (r *Outputs) Each(fn func(OutputStats)) {
 }
 
 // Close flushes and closes every output, whatever its references, and
-// waits for their writers to finish. It is for the end of the process.
-func (r *Outputs) Close() {
+// waits for their writers to finish, or for ctx to end (a stuck disk must
+// not hold up the end of the process). It is for the end of the process.
+func (r *Outputs) Close(ctx context.Context) error {
 	r.mu.Lock()
 	var outs []*Output
 	for p, o := range r.open {
@@ -148,8 +150,13 @@ func (r *Outputs) Close() {
 	}
 	r.mu.Unlock()
 	for _, o := range outs {
-		<-o.done
+		select {
+		case <-o.done:
+		case <-ctx.Done():
+			return fmt.Errorf("closing access log %s: %w", o.name, ctx.Err())
+		}
 	}
+	return nil
 }
 
 // settings are the options of an output that a reload may change.

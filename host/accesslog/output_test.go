@@ -2,6 +2,7 @@ package accesslog
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -142,7 +143,7 @@ func TestRotation(t *testing.T) {
 			clock.set(tt.next)
 			o.Enqueue(line("two"))
 			waitWritten(t, o, 2)
-			outs.Close()
+			outs.Close(context.Background())
 			got := fs.contents()
 			if len(got) != len(tt.want) {
 				t.Errorf("files = %v; want %v", got, tt.want)
@@ -174,7 +175,7 @@ func TestRotationRealFiles(t *testing.T) {
 	o.Enqueue(line("b"))
 	waitWritten(t, o, 2)
 	o.Release()
-	outs.Close()
+	outs.Close(context.Background())
 	names, _ := filepath.Glob(filepath.Join(dir, "sub", "*"))
 	sort.Strings(names)
 	want := []string{path + ".2024-05-06-07", path + ".2024-05-06-08"}
@@ -233,7 +234,7 @@ func TestDropsWhenWriterBlocked(t *testing.T) {
 		t.Errorf("dropped = %d; want 5", st.Dropped)
 	}
 	close(fs.block)
-	outs.Close()
+	outs.Close(context.Background())
 	if got, want := fs.contents()["/l/a.log"], "first\nmore0\nmore1\n"; got != want {
 		t.Errorf("file = %q; want %q", got, want)
 	}
@@ -282,7 +283,7 @@ func TestSharedOutput(t *testing.T) {
 		t.Error("a closed output accepted a line")
 	}
 	c.Release()
-	outs.Close()
+	outs.Close(context.Background())
 }
 
 func TestFlushTimeout(t *testing.T) {
@@ -297,7 +298,7 @@ func TestFlushTimeout(t *testing.T) {
 	if got := fs.contents()["/l/a.log"]; got != "" {
 		t.Errorf("with flush_timeout=1h the line reached the file at once: %q", got)
 	}
-	outs.Close()
+	outs.Close(context.Background())
 	if got := fs.contents()["/l/a.log"]; got != "held\n" {
 		t.Errorf("after Close the file has %q; want the line", got)
 	}
@@ -326,7 +327,7 @@ func TestStdout(t *testing.T) {
 		t.Errorf("name = %q; want stdout", st.Name)
 	}
 	o.Release()
-	outs.Close()
+	outs.Close(context.Background())
 	mu.Lock()
 	defer mu.Unlock()
 	if got, want := buf.String(), "GET 201\n{\"method\":\"GET\",\"status\":201}\n"; got != want {

@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -251,7 +252,7 @@ func BenchmarkLog(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer outs.Close()
+	defer outs.Close(context.Background())
 	l := NewLogger(tmpl, out, false)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
