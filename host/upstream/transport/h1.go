@@ -159,7 +159,7 @@ func (c *conn) roundTrip(req *http.Request, rb io.ReadCloser, tr *Trace, start t
 	}
 	budget := c.h.s.maxHeader
 	bw := getWriter(c)
-	writeHead(bw, req, &ob, c.closeAfter)
+	writeHead(bw, req, &ob, c.closeAfter, c.key.addr)
 	if ob.r != nil && c.h.s.expectContinue > 0 && hasToken(req.Header["Expect"], "100-continue") {
 		if err := bw.Flush(); err != nil {
 			putWriter(bw)

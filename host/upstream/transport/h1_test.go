@@ -409,6 +409,28 @@ func TestInterimResponses(t *testing.T) {
 	}
 }
 
+func TestExpectContinueTimeout(t *testing.T) {
+	// A backend that never sends 100 Continue but waits for the body: the
+	// body goes out once ExpectContinueTimeout has passed.
+	srv := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		b, _ := io.ReadAll(req.Body)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(b), b)
+	})
+	const wait = 50 * time.Millisecond
+	tp := newT(t, Options{ExpectContinueTimeout: wait})
+	req := newReq(t, "PUT", "/", strings.NewReader("late body"))
+	req.Header.Set("Expect", "100-continue")
+	start := time.Now()
+	_, body := mustDo(t, tp, req, srv.addr(), nil)
+	if elapsed := time.Since(start); body != "late body" || elapsed < wait || elapsed > 20*wait {
+		t.Errorf("got %q after %v; want the body echoed after about %v", body, elapsed, wait)
+	}
+}
+
 func TestTooManyInterimResponses(t *testing.T) {
 	srv := newRawServer(t, serveCanned(strings.Repeat("HTTP/1.1 103 Early Hints\r\n\r\n", maxInformational+1)+
 		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
@@ -504,6 +526,7 @@ func TestStaleConnection(t *testing.T) {
 		server       func(*testing.T) *rawServer
 		method       string
 		getBody      bool
+		idemKey      bool
 		waitClose    bool
 		wantErr      bool
 		wantRetried  bool
@@ -514,6 +537,7 @@ func TestStaleConnection(t *testing.T) {
 		{name: "streamed post passes the idle check", server: closesAfterOne, method: "POST", waitClose: true, wantAccepted: 2},
 		{name: "get dropped on arrival is retried", server: dropsSecond, method: "GET", wantRetried: true, wantAccepted: 2},
 		{name: "streamed post dropped on arrival fails", server: dropsSecond, method: "POST", wantErr: true, wantAccepted: 1},
+		{name: "post with idempotency key is replayed", server: dropsSecond, method: "POST", getBody: true, idemKey: true, wantRetried: true, wantAccepted: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := tc.server(t)
@@ -523,11 +547,18 @@ func TestStaleConnection(t *testing.T) {
 				time.Sleep(50 * time.Millisecond) // let the FIN arrive
 			}
 			req := newReq(t, tc.method, "/", nil)
+			var getBodyCalls atomic.Int32
 			if tc.method == "POST" {
 				req.Body, req.ContentLength = io.NopCloser(onlyReader{strings.NewReader("data")}), 4
 				if tc.getBody {
-					req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("data")), nil }
+					req.GetBody = func() (io.ReadCloser, error) {
+						getBodyCalls.Add(1)
+						return io.NopCloser(strings.NewReader("data")), nil
+					}
 				}
+			}
+			if tc.idemKey {
+				req.Header.Set("Idempotency-Key", "k1")
 			}
 			var tr Trace
 			_, body, err := do(t, tp, req, srv.addr(), &tr)
@@ -541,6 +572,9 @@ func TestStaleConnection(t *testing.T) {
 			}
 			if tr.Retried != tc.wantRetried {
 				t.Errorf("Retried = %v; want %v", tr.Retried, tc.wantRetried)
+			}
+			if want := tc.wantRetried && tc.getBody; (getBodyCalls.Load() == 1) != want {
+				t.Errorf("GetBody called %d times; want a call: %v", getBodyCalls.Load(), want)
 			}
 			if n := srv.accepted.Load(); n != tc.wantAccepted {
 				t.Errorf("accepted %d connections; want %d", n, tc.wantAccepted)

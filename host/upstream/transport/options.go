@@ -196,6 +196,10 @@ func (o *Options) resolve() (settings, error) {
 	}
 	if o.TLS != nil {
 		s.tls = o.TLS.Clone()
+		if s.tls.ClientSessionCache == nil {
+			// Resumed sessions make reconnects to a backend cheaper.
+			s.tls.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+		}
 	}
 	if o.SNIFromRequest && o.TLS == nil {
 		errs = append(errs, errors.New("sni from request needs TLS to the upstream"))

@@ -196,6 +196,39 @@ func TestHTTP2(t *testing.T) {
 	}
 }
 
+func TestH2H1Upgrade(t *testing.T) {
+	// With h2h1 against an HTTP/1.1 backend, net/http carries the request;
+	// a 101 must still yield a tunnel.
+	be := newTLSBackend(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, rw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		rw.Flush()
+		io.Copy(conn, rw)
+	}))
+	tp := newT(t, Options{Protocol: H2H1, TLS: &tls.Config{RootCAs: be.roots()}})
+	req := newReq(t, "GET", "/ws", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	resp, err := tp.RoundTrip(req, be.addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rwc, ok := resp.Body.(io.ReadWriteCloser)
+	if resp.StatusCode != 101 || !ok {
+		t.Fatalf("got %d with body %T; want 101 with a tunnel", resp.StatusCode, resp.Body)
+	}
+	io.WriteString(rwc, "echo")
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(rwc, buf); err != nil || string(buf) != "echo" {
+		t.Errorf("tunnel read %q, %v", buf, err)
+	}
+}
+
 func TestHTTP2Features(t *testing.T) {
 	be := newTLSBackend(t, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {

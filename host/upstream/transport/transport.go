@@ -61,9 +61,9 @@ func New(o Options) (*Transport, error) {
 
 // RoundTrip sends req to the backend at addr ("ip:port", as chosen by the
 // balancer) and returns its response. The request's URL supplies the path
-// and query; its Host (or URL.Host) becomes the Host header. Hop-by-hop
-// headers are the caller's to remove; the transport writes the framing
-// (Content-Length, Transfer-Encoding, Trailer) itself.
+// and query; its Host (or URL.Host, or else addr) becomes the Host header.
+// Hop-by-hop headers are the caller's to remove; the transport writes the
+// framing (Content-Length, Transfer-Encoding, Trailer) itself.
 //
 // As with http.RoundTripper, RoundTrip closes req.Body, even on error, and
 // the caller must close the response body. With HTTP/1.1 the connection

@@ -249,8 +249,9 @@ func planBody(req *http.Request, rb io.Reader) (outBody, error) {
 }
 
 // writeHead writes the request line and header section. validateRequest
-// must have accepted req. closeConn adds "Connection: close".
-func writeHead(bw *bufio.Writer, req *http.Request, b *outBody, closeConn bool) {
+// must have accepted req. closeConn adds "Connection: close". addr is the
+// Host when the request names none.
+func writeHead(bw *bufio.Writer, req *http.Request, b *outBody, closeConn bool, addr string) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
@@ -258,6 +259,9 @@ func writeHead(bw *bufio.Writer, req *http.Request, b *outBody, closeConn bool) 
 	bw.WriteString(method)
 	bw.WriteByte(' ')
 	host := requestHost(req)
+	if host == "" {
+		host = addr
+	}
 	switch {
 	case method == http.MethodConnect:
 		if req.URL.Host != "" {
