@@ -319,6 +319,7 @@ func ParseDuration(s string) (time.Duration, error) {
 
 type durationError struct{ in, msg string }
 
+// Error implements error.
 func (e *durationError) Error() string {
 	return "invalid duration " + strconv.Quote(e.in) + ": " + e.msg
 }

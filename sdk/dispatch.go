@@ -167,6 +167,7 @@ func runFactory(f Factory, cfg []byte) (p Plugin, err error) {
 
 type panicError struct{ v any }
 
+// Error implements error.
 func (e panicError) Error() string {
 	switch v := e.v.(type) {
 	case error:

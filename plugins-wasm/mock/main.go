@@ -72,6 +72,7 @@ func newMock(cfg []byte) (sdk.Plugin, error) {
 	return m, c.Err()
 }
 
+// OnRequestHeaders answers a matching request, at once or after the delay.
 func (m *mock) OnRequestHeaders(r sdk.Request) sdk.Action {
 	if m.path != "" {
 		p := r.Path()

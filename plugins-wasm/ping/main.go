@@ -37,6 +37,7 @@ var (
 	pongHeaders = [][2]string{{"content-type", "text/plain; charset=utf-8"}, {"cache-control", "no-store"}}
 )
 
+// OnRequestHeaders answers the configured path with pong.
 func (p *ping) OnRequestHeaders(r sdk.Request) sdk.Action {
 	if p.path == "" || pathOnly(r.Path()) != p.path {
 		return sdk.Continue

@@ -58,8 +58,10 @@ type stream struct {
 	id string
 }
 
+// NewStream gives each request a place for its id.
 func (p *requestID) NewStream(sdk.Request) any { return &stream{p: p} }
 
+// OnRequestHeaders keeps the client's id or sets a new one on the request.
 func (s *stream) OnRequestHeaders(r sdk.Request) sdk.Action {
 	h := r.Header()
 	if id := h.Get(s.p.header); id != "" {
@@ -77,6 +79,7 @@ func (s *stream) OnRequestHeaders(r sdk.Request) sdk.Action {
 	return sdk.Continue
 }
 
+// OnResponseHeaders echoes the id on the response.
 func (s *stream) OnResponseHeaders(r sdk.Request) sdk.Action {
 	if s.id != "" {
 		if err := r.ResponseHeader().Set(s.p.header, s.id); err != nil {

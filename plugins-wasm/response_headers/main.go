@@ -159,6 +159,7 @@ func (p *plugin) NewStream(sdk.Request) any {
 // shared handles streams of a plugin without request-phase variables.
 type shared plugin
 
+// OnResponseHeaders edits the response headers.
 func (s *shared) OnResponseHeaders(r sdk.Request) sdk.Action {
 	(*plugin)(s).apply(r, nil)
 	return sdk.Continue
@@ -170,6 +171,7 @@ type stream struct {
 	ok       []bool
 }
 
+// OnRequestHeaders captures the request values the variables need.
 func (s *stream) OnRequestHeaders(r sdk.Request) sdk.Action {
 	h := r.Header()
 	for _, list := range [][]entry{s.p.add, s.p.set, s.p.setIfAbsent} {
@@ -192,6 +194,7 @@ func (s *stream) OnRequestHeaders(r sdk.Request) sdk.Action {
 	return sdk.Continue
 }
 
+// OnResponseHeaders edits the response headers with the captured values.
 func (s *stream) OnResponseHeaders(r sdk.Request) sdk.Action {
 	s.p.apply(r, s)
 	return sdk.Continue

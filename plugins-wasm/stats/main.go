@@ -101,6 +101,7 @@ func (s *stats) add(accepted, processing int64) (uint64, int64, error) {
 	return binary.LittleEndian.Uint64(v), int64(binary.LittleEndian.Uint64(v[8:])), nil
 }
 
+// OnRequestHeaders counts the request and answers the stats path.
 func (s *stats) OnRequestHeaders(r sdk.Request) sdk.Action {
 	accepted, processing, err := s.add(1, 1)
 	if err != nil {
@@ -122,6 +123,7 @@ func (s *stats) OnRequestHeaders(r sdk.Request) sdk.Action {
 	return sdk.Pause
 }
 
+// OnDone counts the end of a counted request.
 func (s *stats) OnDone(r sdk.Request) {
 	if _, ok := s.counted[r.ID()]; !ok {
 		return
