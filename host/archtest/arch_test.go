@@ -25,7 +25,7 @@ const module = "github.com/sluice-proxy/sluice"
 // layer and may be imported by its parent.
 var layers = [][]string{
 	{"config"},
-	{"metrics", "accesslog", "tracing"},
+	{"metrics", "accesslog", "tracing", "codec", "files"},
 	{"tlsx"},
 	{"route"},
 	{"upstream"},
