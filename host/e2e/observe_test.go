@@ -532,3 +532,49 @@ func findPushgateway() (string, error) {
 	}
 	return exec.LookPath("prometheus-pushgateway")
 }
+
+const reloadLogConf = `
+[servers.main]
+addr = "{{.addr}}"
+locations = ["all"]
+access_log = "{{.log}} {{.format}}"
+
+[locations.all]
+upstream = "b"
+
+[upstreams.b]
+addrs = ["{{.b}}"]
+`
+
+// Issue 6: a reload that keeps the access-log path shares the open file
+// (never two descriptors on it) and switches to the new format.
+func TestAccessLogReload(t *testing.T) {
+	back := backend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	dir := t.TempDir()
+	v := map[string]string{"addr": freePort(t), "b": back, "log": filepath.Join(dir, "a.log"), "format": "{status} old"}
+	conf := filepath.Join(dir, "sluice.toml")
+	writeConf(t, conf, reloadLogConf, v)
+	p := start(t, conf, v["addr"])
+	httpGet(t, http.DefaultClient, "http://"+v["addr"]+"/")
+	waitFile(t, p, v["log"], 1)
+
+	v["format"] = "{status} new"
+	writeConf(t, conf, reloadLogConf, v)
+	p.signal(syscall.SIGHUP)
+	p.waitLog("config reloaded", 1)
+	httpGet(t, http.DefaultClient, "http://"+v["addr"]+"/")
+	lines := waitFile(t, p, v["log"], 2)
+	if lines[0] != "200 old" || lines[1] != "200 new" {
+		t.Errorf("lines %q; want the old format, then the new one", lines)
+	}
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", p.cmd.Process.Pid))
+	open := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && target == v["log"] {
+			open++
+		}
+	}
+	if len(fds) > 0 && open != 1 {
+		t.Errorf("%s is open %d times in the process; want once", v["log"], open)
+	}
+}
