@@ -59,6 +59,7 @@ type conn struct {
 	writeTimeout time.Duration
 	fixedRead    bool // a deadline covering several reads is in force
 	written      int64
+	bodyRead     bool      // the request body has been read from
 	gotByte      bool      // a byte of the response arrived
 	firstByte    time.Time // when it did
 	closeAfter   bool      // the connection must not be reused
@@ -119,6 +120,7 @@ func (c *conn) begin(ctx context.Context) {
 	c.readTimeout, c.writeTimeout = c.h.s.read, c.h.s.write
 	c.fixedRead = false
 	c.written = 0
+	c.bodyRead = false
 	c.gotByte = false
 	c.firstByte = time.Time{}
 	c.closeAfter = false
@@ -197,9 +199,10 @@ func (c *conn) close() { c.nc.Close() }
 // fail builds the *Error for a failure of op on this connection and records
 // whether it looks like a stale keep-alive connection: a write failure or a
 // read failure before any response byte, neither a timeout nor a
-// cancellation.
+// cancellation. Sent also covers a body read from but not yet sent: the
+// request cannot go elsewhere unchanged either way.
 func (c *conn) fail(op string, err error) *Error {
-	e := &Error{Op: op, Addr: c.key.addr, Sent: c.written > 0, Err: err}
+	e := &Error{Op: op, Addr: c.key.addr, Sent: c.written > 0 || c.bodyRead, Err: err}
 	if c.canceled.Load() && c.ctx != nil && c.ctx.Err() != nil {
 		e.Err = context.Cause(c.ctx)
 		e.Timeout = errors.Is(c.ctx.Err(), context.DeadlineExceeded)

@@ -51,9 +51,11 @@
 // # Failures and retries
 //
 // Errors are *Error: Op says what failed (dial, tls, write, body, read),
-// Sent whether any request byte reached the backend, and Timeout (also
-// errors.Is(err, ErrTimeout)) whether a limit expired, so that the proxy
-// answers 504 rather than 502. A pooled connection the backend has closed
+// Sent whether any request byte reached the backend (or any of the body was
+// read), and Timeout (also errors.Is(err, ErrTimeout)) whether a limit
+// expired, so that the proxy answers 504 rather than 502. When Sent is false
+// the request body has been neither read nor closed, so the proxy may send
+// the same request to another backend. A pooled connection the backend has closed
 // is retried once on a fresh connection when the request can be replayed; a
 // request that cannot is sent only after a non-blocking check that the
 // pooled connection is still open (Linux). Other retries are for the caller

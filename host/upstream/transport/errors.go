@@ -57,9 +57,10 @@ type Error struct {
 	// Addr is the backend address ("ip:port") the request was for.
 	Addr string
 	// Sent is true when at least one byte of the request reached the
-	// backend's socket, so the backend may have acted on it. A request may
-	// be retried on another backend regardless of its method only when
-	// Sent is false.
+	// backend's socket, so the backend may have acted on it, or when any
+	// of the request body has been read. When Sent is false the request is
+	// untouched, its body neither read nor closed, and it may be sent to
+	// another backend whatever its method.
 	Sent bool
 	// Timeout is true when the operation ran out of time (connect, TLS,
 	// write, read or the request context's deadline).

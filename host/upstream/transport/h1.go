@@ -68,14 +68,24 @@ func closeBody(rb io.ReadCloser) {
 	}
 }
 
+// asTransportError returns err as an *Error; every failure of this package
+// is one.
+func asTransportError(err error, addr string) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{Op: OpRead, Addr: addr, Sent: true, Err: err}
+}
+
 func (h *h1) roundTrip(req *http.Request, addr string, tr *Trace) (*http.Response, error) {
 	start := time.Now()
 	rb := req.Body
 	if rb == http.NoBody {
 		rb = nil
 	}
+	// Failures before the body is read leave req.Body untouched (and
+	// Sent false), so that the caller may send the request elsewhere.
 	if err := validateRequest(req); err != nil {
-		closeBody(rb)
 		return nil, &Error{Op: OpRequest, Addr: addr, Err: err}
 	}
 	key := poolKey{addr: addr}
@@ -84,27 +94,35 @@ func (h *h1) roundTrip(req *http.Request, addr string, tr *Trace) (*http.Respons
 	}
 	retry := replayable(req)
 	ctx := req.Context()
+	sent := false // the first attempt sent bytes or read the body
 	for attempt := 0; ; attempt++ {
 		// A request that cannot be retried checks a pooled connection
 		// for a close by the backend before trusting it with its bytes.
 		c, err := h.getConn(ctx, key, tr, !retry, attempt > 0)
 		if err != nil {
-			closeBody(rb)
-			return nil, err
+			e := asTransportError(err, addr)
+			if sent {
+				closeBody(rb)
+				e.Sent = true
+			}
+			return nil, e
 		}
 		resp, err := c.roundTrip(req, rb, tr, start)
 		if err == nil {
 			return resp, nil
 		}
+		e := asTransportError(err, addr)
+		e.Sent = e.Sent || sent
 		if attempt > 0 || !retry || !tr.Reused || !c.stale || ctx.Err() != nil {
-			return nil, err
+			return nil, e
 		}
 		// The backend closed a pooled connection under us. Those idle
 		// longer are likely closed too.
 		h.dropOlder(key, c.idleAt)
-		if req.GetBody != nil && rb != nil {
+		sent = e.Sent
+		if c.bodyRead && req.GetBody != nil {
 			if rb, err = req.GetBody(); err != nil {
-				return nil, &Error{Op: OpBody, Addr: addr, Err: fmt.Errorf("getting the request body again: %w", err)}
+				return nil, &Error{Op: OpBody, Addr: addr, Sent: true, Err: fmt.Errorf("getting the request body again: %w", err)}
 			}
 		}
 		tr.Retried = true
@@ -147,15 +165,18 @@ func (h *h1) getConn(ctx context.Context, key poolKey, tr *Trace, probe, fresh b
 }
 
 // roundTrip runs one request on c. On success the response owns c until
-// its body ends; on failure c is closed. rb is closed once written.
+// its body ends; on failure c is closed. rb is closed once it has been read
+// from (c.bodyRead), or on success; a failure before that leaves it alone.
 func (c *conn) roundTrip(req *http.Request, rb io.ReadCloser, tr *Trace, start time.Time) (*http.Response, error) {
 	c.begin(req.Context())
 	c.closeAfter = c.h.s.maxIdle == 0 || req.Close || hasToken(req.Header["Connection"], "close")
+	if rb != nil && req.ContentLength == 0 {
+		c.bodyRead = true // planBody reads a byte to tell empty from streamed
+	}
 	ob, err := planBody(req, rb)
 	if err != nil {
 		closeBody(rb)
-		c.release(false)
-		return nil, &Error{Op: OpBody, Addr: c.key.addr, Err: err}
+		return nil, c.abandon(c.fail(OpBody, fmt.Errorf("reading the request body: %w", err)))
 	}
 	budget := c.h.s.maxHeader
 	bw := getWriter(c)
@@ -163,24 +184,27 @@ func (c *conn) roundTrip(req *http.Request, rb io.ReadCloser, tr *Trace, start t
 	if ob.r != nil && c.h.s.expectContinue > 0 && hasToken(req.Header["Expect"], "100-continue") {
 		if err := bw.Flush(); err != nil {
 			putWriter(bw)
-			closeBody(rb)
+			c.closeBodyIfRead(rb)
 			return nil, c.abandon(c.fail(OpWrite, err))
 		}
 		resp, err := c.awaitContinue(req, tr, start, &budget)
-		if err != nil || resp != nil {
+		if err != nil {
+			putWriter(bw)
+			c.closeBodyIfRead(rb)
+			return nil, c.abandon(err)
+		}
+		if resp != nil {
 			// The backend answered without asking for the body, so the
-			// connection is out of step with the framing we announced.
+			// connection is out of step with the framing we announced
+			// (awaitContinue marked it closeAfter).
 			putWriter(bw)
 			closeBody(rb)
-			c.closeAfter = true
-			if err != nil {
-				return nil, c.abandon(err)
-			}
 			return resp, nil
 		}
 	}
 	var side bodySide
 	if ob.r != nil {
+		c.bodyRead = true
 		side, err = writeBody(bw, &ob, req.Trailer)
 	}
 	if err == nil {
@@ -189,10 +213,10 @@ func (c *conn) roundTrip(req *http.Request, rb io.ReadCloser, tr *Trace, start t
 		}
 	}
 	putWriter(bw)
-	closeBody(rb)
+	c.closeBodyIfRead(rb)
 	switch side {
 	case sideSource:
-		return nil, c.abandon(&Error{Op: OpBody, Addr: c.key.addr, Sent: c.written > 0, Err: fmt.Errorf("reading the request body: %w", err)})
+		return nil, c.abandon(c.fail(OpBody, fmt.Errorf("reading the request body: %w", err)))
 	case sideSink:
 		werr := c.fail(OpWrite, err)
 		if c.canceled.Load() {
@@ -219,6 +243,14 @@ func (c *conn) roundTrip(req *http.Request, rb io.ReadCloser, tr *Trace, start t
 		return nil, c.abandon(err)
 	}
 	return resp, nil
+}
+
+// closeBodyIfRead closes the request body once this request has read from
+// it: from then on the request cannot be sent again as it was.
+func (c *conn) closeBodyIfRead(rb io.ReadCloser) {
+	if c.bodyRead {
+		closeBody(rb)
+	}
 }
 
 // abandon closes c after a failed request and returns err.

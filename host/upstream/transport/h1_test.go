@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -255,19 +256,61 @@ func TestRequestBodyErrors(t *testing.T) {
 			t.Errorf("got %v; want the body's error with Op body", err)
 		}
 	})
-	t.Run("body closed on invalid request", func(t *testing.T) {
-		b := &closeTracker{Reader: strings.NewReader("abc")}
-		req := newReq(t, "POST", "/", nil)
-		req.Body, req.ContentLength = b, 3
-		req.Header.Set("Bad", "a\r\nInjected: yes")
-		_, err := tp.RoundTrip(req, addrOf(srv), nil)
-		if e := asError(t, err); e.Op != OpRequest || e.Sent {
-			t.Errorf("got %v; want an invalid request error", err)
-		}
-		if b.closed.Load() != 1 {
-			t.Errorf("request body closed %d times; want 1", b.closed.Load())
-		}
+}
+
+// TestUnsentBodyUntouched pins the contract the proxy's retries rely on:
+// Sent false means the request body was neither read nor closed; once any
+// of it is read, Sent is true even if no byte reached a socket.
+func TestUnsentBodyUntouched(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+	brokenPipe := dialFunc(func(context.Context, string, string) (net.Conn, error) {
+		return &fakeConn{r: strings.NewReader(""), writeErr: syscall.EPIPE}, nil
 	})
+	for _, tc := range []struct {
+		name       string
+		opts       Options
+		addr       string
+		method     string
+		length     int64
+		badHeader  bool
+		wantOp     string
+		wantSent   bool
+		wantClosed int32
+	}{
+		{name: "connect refused", addr: refused, method: "POST", length: 5, wantOp: OpDial},
+		{name: "connect refused, h2c", opts: Options{Protocol: H2}, addr: refused, method: "POST", length: 5, wantOp: OpDial},
+		{name: "invalid request", addr: refused, method: "POST", length: 5, badHeader: true, wantOp: OpRequest},
+		{name: "write fails after the body was buffered", opts: Options{Dialer: brokenPipe}, addr: "10.0.0.1:80", method: "POST", length: 5, wantOp: OpWrite, wantSent: true, wantClosed: 1},
+		{name: "streamed body probed, then write fails", opts: Options{Dialer: brokenPipe}, addr: "10.0.0.1:80", method: "POST", length: 0, wantOp: OpWrite, wantSent: true, wantClosed: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tp := newT(t, tc.opts)
+			b := &closeTracker{Reader: strings.NewReader("hello")}
+			req := newReq(t, tc.method, "/", nil)
+			req.Body, req.ContentLength = b, tc.length
+			if tc.badHeader {
+				req.Header.Set("Bad", "a\r\nInjected: yes")
+			}
+			_, err := tp.RoundTrip(req, tc.addr, nil)
+			e := asError(t, err)
+			if e.Op != tc.wantOp || e.Sent != tc.wantSent {
+				t.Errorf("got Op %q Sent %v (%v); want %q %v", e.Op, e.Sent, err, tc.wantOp, tc.wantSent)
+			}
+			if n := b.closed.Load(); n != tc.wantClosed {
+				t.Errorf("request body closed %d times; want %d", n, tc.wantClosed)
+			}
+			if !tc.wantSent {
+				if rest, _ := io.ReadAll(b); string(rest) != "hello" {
+					t.Errorf("the unsent body was read: %q left", rest)
+				}
+			}
+		})
+	}
 }
 
 type iotestErr struct{ err error }

@@ -217,9 +217,6 @@ func (st *h2state) copyTo(tr *Trace, start time.Time) (sent bool) {
 func (h *h2) roundTrip(req *http.Request, addr string, tr *Trace) (*http.Response, error) {
 	start := time.Now()
 	if err := validateRequest(req); err != nil {
-		if req.Body != nil {
-			req.Body.Close()
-		}
 		return nil, &Error{Op: OpRequest, Addr: addr, Err: err}
 	}
 	rt := h.base
@@ -236,13 +233,23 @@ func (h *h2) roundTrip(req *http.Request, addr string, tr *Trace) (*http.Respons
 	u.Scheme, u.Host = h.scheme, addr
 	out.URL = &u
 	out.Host = requestHost(req)
+	var tb *trackedBody
+	if req.Body != nil && req.Body != http.NoBody {
+		tb = &trackedBody{rc: req.Body}
+		out.Body = tb
+	}
 
 	resp, err := rt.RoundTrip(out)
 	sent := st.copyTo(tr, start)
 	if err != nil {
 		cancel(nil)
+		if tb != nil && !tb.untouched() {
+			sent = true
+			tb.rc.Close()
+		}
 		var e *Error
 		if errors.As(err, &e) {
+			e.Sent = e.Sent || sent
 			return nil, e
 		}
 		e = &Error{Op: OpWrite, Addr: addr, Sent: sent, Err: err, Timeout: isTimeout(err)}
@@ -268,6 +275,40 @@ func (h *h2) roundTrip(req *http.Request, addr string, tr *Trace) (*http.Respons
 	}
 	resp.Body = b
 	return resp, nil
+}
+
+// errBodyDetached is what a request body read returns once RoundTrip has
+// given up on the request without having read it.
+var errBodyDetached = errors.New("request body no longer belongs to this request")
+
+// trackedBody is the request body handed to net/http. It records whether
+// net/http read from it, and ignores a Close that comes before any read,
+// so that a request that failed untouched can be sent elsewhere (net/http
+// closes the body on every failure, possibly later, from its own
+// goroutines).
+type trackedBody struct {
+	rc    io.ReadCloser
+	state atomic.Int32 // 0 untouched, 1 read from, 2 detached
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	if b.state.Load() != 1 && !b.state.CompareAndSwap(0, 1) {
+		return 0, errBodyDetached
+	}
+	return b.rc.Read(p)
+}
+
+func (b *trackedBody) Close() error {
+	if b.state.CompareAndSwap(0, 2) || b.state.Load() == 2 {
+		return nil
+	}
+	return b.rc.Close()
+}
+
+// untouched reports whether the body was never read, and from then on
+// refuses reads, so that the answer stays true.
+func (b *trackedBody) untouched() bool {
+	return b.state.CompareAndSwap(0, 2) || b.state.Load() == 2
 }
 
 // h2Body applies ReadTimeout to each body read (net/http has no per-read

@@ -18,16 +18,20 @@ import (
 // fakeConn serves canned response bytes and swallows the request. It lets
 // the parser run through the real RoundTrip without sockets.
 type fakeConn struct {
-	mu     sync.Mutex
-	r      io.Reader
-	w      bytes.Buffer
-	closed bool
+	mu       sync.Mutex
+	r        io.Reader
+	w        bytes.Buffer
+	writeErr error // when set, every write fails with it
+	closed   bool
 }
 
 func (c *fakeConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 func (c *fakeConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.writeErr != nil {
+		return 0, c.writeErr
+	}
 	return c.w.Write(p)
 }
 func (c *fakeConn) Close() error {

@@ -65,8 +65,10 @@ func New(o Options) (*Transport, error) {
 // Hop-by-hop headers are the caller's to remove; the transport writes the
 // framing (Content-Length, Transfer-Encoding, Trailer) itself.
 //
-// As with http.RoundTripper, RoundTrip closes req.Body, even on error, and
-// the caller must close the response body. With HTTP/1.1 the connection
+// RoundTrip closes req.Body, as an http.RoundTripper does, except when it
+// fails before reading it (Error.Sent false): then the body is untouched,
+// for the caller to send the request to another backend or close it. The
+// caller must close the response body. With HTTP/1.1 the connection
 // returns to the pool when the body has been read to EOF or closed. A 101
 // Switching Protocols response (or a 2xx answer to CONNECT) has a Body that
 // is an io.ReadWriteCloser over the connection.
