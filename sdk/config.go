@@ -40,9 +40,10 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return strings.Join(e.Problems, "; ") }
 
 // ParseConfig parses a configuration: a JSON object, or empty input for no
-// keys.
+// keys. The host adds "step" (Pingap's plugin step) when the config sets it;
+// it is never an unknown key: read it with Step.
 func ParseConfig(data []byte) (*Config, error) {
-	c := &Config{asked: map[string]bool{}}
+	c := &Config{asked: map[string]bool{"step": true}}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		c.obj = jsonlite.Value{Kind: jsonlite.Object}
 		return c, nil
@@ -361,4 +362,15 @@ func IsToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// Step returns the plugin's `step` ("request", "proxy_upstream", ...), or ""
+// when the config does not set one. sluice runs every plugin in the
+// request phase, in the location's order; plugins may use it to decide
+// what to do, as Pingap's do.
+func (c *Config) Step() string {
+	if m, ok := c.obj.Get("step"); ok && m.Kind == jsonlite.String {
+		return m.Str
+	}
+	return ""
 }

@@ -145,3 +145,28 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+// The host passes Pingap's "step" to every plugin that sets it; it is
+// never an unknown key.
+func TestConfigStep(t *testing.T) {
+	tests := []struct {
+		name, json, want string
+	}{
+		{"set", `{"step":"proxy_upstream"}`, "proxy_upstream"},
+		{"absent", `{}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseConfig([]byte(tc.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Step(); got != tc.want {
+				t.Errorf("Step() = %q; want %q", got, tc.want)
+			}
+			if err := c.Err(); err != nil {
+				t.Errorf("Err() = %v; want nil", err)
+			}
+		})
+	}
+}
