@@ -25,6 +25,7 @@ func (a *App) runtimeOptions(cfg *config.Config) wasm.Options {
 		CallTimeout: b.WasmCallTimeout.D(),
 		Logger:      a.log,
 		HTTPCaller:  callouts{a},
+		Version:     Version,
 	}
 	o.CacheDir = cacheDir(cfg)
 	if b.WasmMemoryLimit > 0 {

@@ -89,6 +89,12 @@ func (v *vm) property(path []byte, dst []byte) ([]byte, bool) {
 		return append(dst, h.cfg.name...), true
 	case "plugin_vm_id":
 		return append(dst, v.pool.vmID...), true
+	case "xds\x00node\x00id", "node\x00id":
+		// Envoy's node id names the proxy instance: plugins (stats,
+		// $hostname) read it to say where they run.
+		return append(dst, v.pool.rt.opts.NodeID...), true
+	case "xds\x00node\x00user_agent_version", "node\x00user_agent_version":
+		return append(dst, v.pool.rt.opts.Version...), true
 	}
 	st := h.st
 	if st == nil {

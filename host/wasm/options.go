@@ -58,6 +58,9 @@ type Options struct {
 	// proxy_call_foreign_function, in addition to (or replacing) the
 	// built-in "compress" and "uncompress".
 	ForeignFunctions map[string]ForeignFunc
+	// NodeID and Version answer the properties xds.node.id (default: the
+	// host name) and xds.node.user_agent_version (the sluice version).
+	NodeID, Version string
 	// NoWatch disables the watcher of the plugin directory (hot replacement
 	// of .wasm files). Commands that only inspect plugins set it.
 	NoWatch bool
@@ -130,6 +133,9 @@ func (o Options) withDefaults() Options {
 		} else {
 			o.CacheDir = NoCacheDir
 		}
+	}
+	if o.NodeID == "" {
+		o.NodeID, _ = os.Hostname()
 	}
 	if o.VMs <= 0 {
 		o.VMs = runtime.GOMAXPROCS(0)
