@@ -511,6 +511,7 @@ func (c *conn) upgrade(req *http.Request, b *body) (*http.Response, error) {
 		return nil, c.fail(OpRead, context.Canceled)
 	}
 	c.readTimeout, c.writeTimeout, c.fixedRead = 0, 0, false
+	c.ctx = nil
 	c.nc.SetDeadline(time.Time{})
 	b.resp.Body = &upgradeBody{c: c}
 	b.resp.ContentLength = 0

@@ -233,6 +233,9 @@ func (h *h2) roundTrip(req *http.Request, addr string, tr *Trace) (*http.Respons
 	u.Scheme, u.Host = h.scheme, addr
 	out.URL = &u
 	out.Host = requestHost(req)
+	if out.Header == nil {
+		out.Header = make(http.Header) // net/http refuses a nil one
+	}
 	var tb *trackedBody
 	if req.Body != nil && req.Body != http.NoBody {
 		tb = &trackedBody{rc: req.Body}
