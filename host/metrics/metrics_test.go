@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -418,4 +419,48 @@ func BenchmarkDone(b *testing.B) {
 			s.Done(rec, true)
 		}
 	})
+}
+
+// TestMetricNames checks the naming conventions of every sluice metric:
+// the sluice_ prefix, counters ending in _total, histograms in a unit.
+func TestMetricNames(t *testing.T) {
+	r := New(Options{})
+	s := r.Server("main", []string{"api"}, []string{"users"})
+	s.Done(record(), false)
+	s.PluginCall("p", "request_headers", time.Millisecond)
+	r.VMFailed("m.wasm", "trap")
+	mfs, err := r.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := regexp.MustCompile(`^sluice_[a-z][a-z0-9_]*$`)
+	n := 0
+	for _, mf := range mfs {
+		name := mf.GetName()
+		if !strings.HasPrefix(name, "sluice_") {
+			continue
+		}
+		n++
+		t.Run(name, func(t *testing.T) {
+			if !valid.MatchString(name) {
+				t.Errorf("not a valid sluice metric name")
+			}
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				if !strings.HasSuffix(name, "_total") {
+					t.Errorf("a counter's name must end in _total")
+				}
+			case dto.MetricType_HISTOGRAM:
+				if !strings.HasSuffix(name, "_seconds") && !strings.HasSuffix(name, "_bytes") && !strings.HasSuffix(name, "_ratio") {
+					t.Errorf("a histogram's name must end in its unit")
+				}
+			}
+			if mf.GetHelp() == "" {
+				t.Errorf("no help text")
+			}
+		})
+	}
+	if n < 20 {
+		t.Errorf("only %d sluice families gathered", n)
+	}
 }
