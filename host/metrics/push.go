@@ -111,7 +111,9 @@ type PushOptions struct {
 }
 
 // Pusher pushes one server's series, and the process-wide ones, to a push
-// gateway: once when it starts and then every interval.
+// gateway every interval, the first time one interval after it starts (so
+// that building a config that is never run, as `sluice validate` does,
+// pushes nothing).
 type Pusher struct {
 	p       *push.Pusher
 	t       PushTarget
@@ -152,7 +154,6 @@ func (r *Registry) NewPusher(t PushTarget, server string, o PushOptions) *Pusher
 func (ps *Pusher) run(tick <-chan time.Time, stopTick func()) {
 	defer close(ps.done)
 	defer stopTick()
-	ps.push()
 	for {
 		select {
 		case <-tick:
