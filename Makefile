@@ -12,7 +12,7 @@ WAT := $(shell find testdata -name '*.wat' 2>/dev/null)
 DEB_PACKAGES := nginx-light wrk wabt nghttp2-client pebble
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build plugins testdata deps test test.race test.short check bench bench.go run fuzz clean
+.PHONY: all build plugins testdata deps test test.short compat check bench bench.go run fuzz clean
 
 all: build plugins
 
@@ -43,6 +43,13 @@ deps:
 test: deps plugins testdata build
 	$(GO) test -timeout 30m ./...
 	$(GO) test -race -short -timeout 20m ./host/...
+	$(MAKE) compat
+
+# A plugin written against the public proxy-wasm Go SDK (fetched from the Go
+# module proxy at a pinned version), run unmodified by the real binary.
+compat: build
+	testdata/compat/build.sh
+	cd testdata/compat && SLUICE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
 
 test.short: plugins testdata
 	$(GO) test -short ./...
