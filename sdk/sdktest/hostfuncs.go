@@ -1,6 +1,7 @@
 package sdktest
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"time"
@@ -634,6 +635,10 @@ func (h *fake) CallForeignFunction(name string, args []byte) ([]byte, abi.Status
 	}
 	out, err := fn(clone(args))
 	if err != nil {
+		var fe *ForeignError
+		if errors.As(err, &fe) {
+			return nil, fe.Status
+		}
 		return nil, abi.StatusSerializationFailure
 	}
 	return out, abi.StatusOK
