@@ -250,7 +250,7 @@ func TestAccessLogFiles(t *testing.T) {
 	waitListening(t, p, v["c"])
 	day := time.Now().UTC().Format("2006-01-02")
 	for _, a := range []string{v["a"], v["b"], v["c"]} {
-		if code, _, _ := httpGet(t, http.DefaultClient, "http://"+a+"/x?y=1"); code != 200 {
+		if code, _, _ := httpGet(t, freshClient(t), "http://"+a+"/x?y=1"); code != 200 {
 			t.Fatalf("status %d", code)
 		}
 	}
@@ -288,7 +288,7 @@ addrs = ["{{.gone}}"]
 
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := freshClient(t).Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,17 +349,17 @@ func TestMetricsPull(t *testing.T) {
 	start(t, conf, v["addr"])
 	base := "http://" + v["addr"]
 	for range 3 {
-		if code, _, _ := httpGet(t, http.DefaultClient, base+"/api/x"); code != 200 {
+		if code, _, _ := httpGet(t, freshClient(t), base+"/api/x"); code != 200 {
 			t.Fatalf("/api/x: %d", code)
 		}
 	}
 	for range 2 {
-		if code, _, _ := httpGet(t, http.DefaultClient, base+"/nowhere"); code != 404 {
+		if code, _, _ := httpGet(t, freshClient(t), base+"/nowhere"); code != 404 {
 			t.Fatalf("/nowhere: %d", code)
 		}
 	}
 	// 502, or 503 once the health check has seen the backend is gone.
-	if code, _, _ := httpGet(t, http.DefaultClient, base+"/dead"); code != 502 && code != 503 {
+	if code, _, _ := httpGet(t, freshClient(t), base+"/dead"); code != 502 && code != 503 {
 		t.Fatalf("/dead: %d", code)
 	}
 	waitFile(t, nil, v["log"], 6) // the access-log lines are all handed over
@@ -434,7 +434,7 @@ func TestMetricsPush(t *testing.T) {
 	writeConf(t, conf, pushConf, v)
 	start(t, conf, v["addr"])
 	for range 4 {
-		httpGet(t, http.DefaultClient, "http://"+v["addr"]+"/x")
+		httpGet(t, freshClient(t), "http://"+v["addr"]+"/x")
 	}
 	host, _ := os.Hostname()
 	want := []string{"job=sluice-e2e", "instance=" + host, "server=main", "location=api"}
@@ -555,14 +555,14 @@ func TestAccessLogReload(t *testing.T) {
 	conf := filepath.Join(dir, "sluice.toml")
 	writeConf(t, conf, reloadLogConf, v)
 	p := start(t, conf, v["addr"])
-	httpGet(t, http.DefaultClient, "http://"+v["addr"]+"/")
+	httpGet(t, freshClient(t), "http://"+v["addr"]+"/")
 	waitFile(t, p, v["log"], 1)
 
 	v["format"] = "{status} new"
 	writeConf(t, conf, reloadLogConf, v)
 	p.signal(syscall.SIGHUP)
 	p.waitLog("config reloaded", 1)
-	httpGet(t, http.DefaultClient, "http://"+v["addr"]+"/")
+	httpGet(t, freshClient(t), "http://"+v["addr"]+"/")
 	lines := waitFile(t, p, v["log"], 2)
 	if lines[0] != "200 old" || lines[1] != "200 new" {
 		t.Errorf("lines %q; want the old format, then the new one", lines)
@@ -577,4 +577,12 @@ func TestAccessLogReload(t *testing.T) {
 	if len(fds) > 0 && open != 1 {
 		t.Errorf("%s is open %d times in the process; want once", v["log"], open)
 	}
+}
+
+// freshClient returns a client with its own connection pool, so that no
+// idle connection to a port an earlier test's process had is reused.
+func freshClient(t *testing.T) *http.Client {
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }

@@ -111,7 +111,7 @@ func TestTracing(t *testing.T) {
 	req, _ := http.NewRequest("GET", "http://"+v["addr"]+"/api/items?x=1", nil)
 	req.Header.Set("Traceparent", "00-"+clientTrace+"-"+clientSpan+"-01")
 	req.Header.Set("User-Agent", "trace-e2e")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := freshClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
