@@ -51,6 +51,12 @@
 //	args:   [0:4]  handle
 //	result: empty
 //
+// # Stats (FuncStats)
+//
+//	args:   empty
+//	result: Stats (AppendStats / DecodeStats): process-wide counters since
+//	        the start, for the stats plugin
+//
 // # Errors
 //
 // Bad input (an unknown mode or encoding, a level out of range, corrupt
@@ -69,6 +75,7 @@ const (
 	FuncOpen  = "sluice.codec.open"
 	FuncWrite = "sluice.codec.write"
 	FuncClose = "sluice.codec.close"
+	FuncStats = "sluice.codec.stats"
 )
 
 // Mode says whether a session compresses or decompresses.
@@ -245,4 +252,51 @@ func DecodeClose(b []byte) (uint32, error) {
 		return 0, ErrShort
 	}
 	return binary.LittleEndian.Uint32(b), nil
+}
+
+// Counters are the figures of one encoding in one direction.
+type Counters struct {
+	// Bodies counts streams finished (or ended by their data).
+	Bodies uint64
+	// In and Out count the bytes that went in and came out.
+	In, Out uint64
+}
+
+// Stats are the codec's process-wide figures: Encoded[e] for bodies
+// compressed with Encoding e, Decoded[e] for bodies decompressed (index 0
+// is unused).
+type Stats struct {
+	Encoded [5]Counters
+	Decoded [5]Counters
+}
+
+// StatsSize is the encoded size of Stats.
+const StatsSize = 2 * 5 * 3 * 8
+
+// AppendStats appends the encoding of s to dst: Encoded then Decoded, each
+// Counters as Bodies, In, Out, 8 bytes each.
+func AppendStats(dst []byte, s *Stats) []byte {
+	for _, arr := range [][5]Counters{s.Encoded, s.Decoded} {
+		for _, c := range arr {
+			dst = binary.LittleEndian.AppendUint64(dst, c.Bodies)
+			dst = binary.LittleEndian.AppendUint64(dst, c.In)
+			dst = binary.LittleEndian.AppendUint64(dst, c.Out)
+		}
+	}
+	return dst
+}
+
+// DecodeStats decodes Stats.
+func DecodeStats(b []byte) (Stats, error) {
+	var s Stats
+	if len(b) < StatsSize {
+		return s, ErrShort
+	}
+	for _, arr := range []*[5]Counters{&s.Encoded, &s.Decoded} {
+		for i := range arr {
+			arr[i] = Counters{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint64(b[16:])}
+			b = b[24:]
+		}
+	}
+	return s, nil
 }

@@ -65,3 +65,20 @@ func TestEncodingTokens(t *testing.T) {
 		t.Error("zero encoding has a name")
 	}
 }
+
+func TestStats(t *testing.T) {
+	var s Stats
+	s.Encoded[Gzip] = Counters{1, 2, 3}
+	s.Decoded[Deflate] = Counters{4, 5, 6}
+	b := AppendStats(nil, &s)
+	if len(b) != StatsSize {
+		t.Fatalf("size %d; want %d", len(b), StatsSize)
+	}
+	got, err := DecodeStats(b)
+	if err != nil || got != s {
+		t.Errorf("DecodeStats = %+v, %v; want %+v", got, err, s)
+	}
+	if _, err := DecodeStats(b[1:]); err != ErrShort {
+		t.Errorf("short stats: %v", err)
+	}
+}

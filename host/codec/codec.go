@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-proxy/sluice/abi/codecabi"
@@ -30,15 +31,21 @@ type Codec struct {
 	sessions map[uint32]*session
 	next     uint32
 	lastReap time.Time
+
+	stats [2][5]counters // by direction (0 encode, 1 decode) and encoding
 }
+
+type counters struct{ bodies, in, out atomic.Uint64 }
 
 // session is one body being encoded or decoded.
 type session struct {
 	plugin string
+	dir    int // 0 encode, 1 decode
+	enc    codecabi.Encoding
 	mu     sync.Mutex // one call at a time on a session
 	used   time.Time  // guarded by Codec.mu
-	enc    *encoder   // or
-	dec    *decoder
+	e      *encoder   // or
+	d      *decoder
 }
 
 // ErrTooManySessions is the error of an Open beyond Options.MaxSessions.
@@ -65,6 +72,7 @@ func (c *Codec) Functions() map[string]func(plugin string, args []byte) ([]byte,
 		codecabi.FuncOpen:  c.Open,
 		codecabi.FuncWrite: c.Write,
 		codecabi.FuncClose: c.Close,
+		codecabi.FuncStats: c.StatsFunc,
 	}
 }
 
@@ -102,21 +110,23 @@ func (c *Codec) Open(plugin string, args []byte) ([]byte, error) {
 	if a.Encoding.String() == "" {
 		return nil, invalid("codec open: unknown encoding %d", a.Encoding)
 	}
-	s := &session{plugin: plugin}
+	s := &session{plugin: plugin, enc: a.Encoding}
 	switch a.Mode {
 	case codecabi.ModeEncode:
 		lo, hi := a.Encoding.LevelRange()
 		if l := int(a.Level); l != 0 && (l < lo || l > hi) {
 			return nil, invalid("codec open: %s level %d out of range %d-%d", a.Encoding, l, lo, hi)
 		}
-		s.enc = getEncoder(a.Encoding, int(a.Level))
+		s.e = getEncoder(a.Encoding, int(a.Level))
 	case codecabi.ModeDecode:
-		s.dec = newDecoder(a.Encoding)
+		s.dir, s.d = 1, newDecoder(a.Encoding)
 	default:
 		return nil, invalid("codec open: unknown mode %q", byte(a.Mode))
 	}
 	out, rf, err := s.write(a.Flags, a.Data)
-	if err != nil || rf&codecabi.ResultEnd != 0 || a.Flags&codecabi.FlagFinish != 0 {
+	ended := err == nil && (rf&codecabi.ResultEnd != 0 || a.Flags&codecabi.FlagFinish != 0)
+	c.count(s, len(a.Data), len(out), ended)
+	if err != nil || ended {
 		s.release()
 		if err != nil {
 			return nil, fmt.Errorf("codec open (%s): %w", a.Encoding, err)
@@ -205,7 +215,9 @@ func (c *Codec) Write(plugin string, args []byte) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out, rf, err := s.write(f, data)
-	if err != nil || rf&codecabi.ResultEnd != 0 || f&codecabi.FlagFinish != 0 {
+	ended := err == nil && (rf&codecabi.ResultEnd != 0 || f&codecabi.FlagFinish != 0)
+	c.count(s, len(data), len(out), ended)
+	if err != nil || ended {
 		c.drop(h, s)
 		s.release()
 		if err != nil {
@@ -237,23 +249,51 @@ func (c *Codec) Close(plugin string, args []byte) ([]byte, error) {
 // copies it into the guest, but sdktest hands it over as is).
 func (s *session) write(f codecabi.Flags, data []byte) ([]byte, codecabi.ResultFlags, error) {
 	switch {
-	case s.enc != nil:
-		out, err := s.enc.write(data, f)
+	case s.e != nil:
+		out, err := s.e.write(data, f)
 		return out, 0, err
-	case s.dec != nil:
-		return s.dec.write(data, f&codecabi.FlagFinish != 0)
+	case s.d != nil:
+		return s.d.write(data, f&codecabi.FlagFinish != 0)
 	}
 	return nil, 0, invalid("codec: session already finished")
 }
 
 // release frees what the session holds. s.mu is held (or s is private).
 func (s *session) release() {
-	if s.enc != nil {
-		s.enc.release()
-		s.enc = nil
+	if s.e != nil {
+		s.e.release()
+		s.e = nil
 	}
-	if s.dec != nil {
-		s.dec.stop()
-		s.dec = nil
+	if s.d != nil {
+		s.d.stop()
+		s.d = nil
 	}
+}
+
+// count adds a call's figures to the process-wide counters.
+func (c *Codec) count(s *session, in, out int, ended bool) {
+	k := &c.stats[s.dir][s.enc]
+	k.in.Add(uint64(in))
+	k.out.Add(uint64(out))
+	if ended {
+		k.bodies.Add(1)
+	}
+}
+
+// Stats returns the process-wide figures.
+func (c *Codec) Stats() codecabi.Stats {
+	var st codecabi.Stats
+	for e := range st.Encoded {
+		for dir, dst := range []*[5]codecabi.Counters{&st.Encoded, &st.Decoded} {
+			k := &c.stats[dir][e]
+			dst[e] = codecabi.Counters{Bodies: k.bodies.Load(), In: k.in.Load(), Out: k.out.Load()}
+		}
+	}
+	return st
+}
+
+// StatsFunc implements codecabi.FuncStats.
+func (c *Codec) StatsFunc(string, []byte) ([]byte, error) {
+	st := c.Stats()
+	return codecabi.AppendStats(make([]byte, 0, codecabi.StatsSize), &st), nil
 }

@@ -149,9 +149,20 @@ func TestEncodeRoundTrip(t *testing.T) {
 				if n := c.Sessions(); n != 0 {
 					t.Errorf("%d sessions left open", n)
 				}
+				st, err := codecabi.DecodeStats(must(c.StatsFunc("p", nil)))
+				if want := (codecabi.Counters{Bodies: 1, In: uint64(len(in)), Out: uint64(len(out))}); err != nil || st.Encoded[enc] != want {
+					t.Errorf("stats %+v, %v; want %+v", st.Encoded[enc], err, want)
+				}
 			})
 		}
 	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // Issue 5: a flushed chunk is decodable on its own, so an event stream
@@ -193,6 +204,9 @@ func TestDecodeRoundTrip(t *testing.T) {
 				got := stream(t, c, "p", codecabi.ModeDecode, enc, 0, z, size, 0)
 				if !bytes.Equal(got, in) {
 					t.Errorf("got %d bytes; want %d", len(got), len(in))
+				}
+				if st := c.Stats().Decoded[enc]; st != (codecabi.Counters{Bodies: 1, In: uint64(len(z)), Out: uint64(len(in))}) {
+					t.Errorf("stats %+v", st)
 				}
 				if n := c.Sessions(); n != 0 {
 					t.Errorf("%d sessions left open", n)
@@ -354,7 +368,7 @@ func TestMaxSessions(t *testing.T) {
 
 func TestFunctions(t *testing.T) {
 	fns := New(Options{}).Functions()
-	for _, name := range []string{codecabi.FuncOpen, codecabi.FuncWrite, codecabi.FuncClose} {
+	for _, name := range []string{codecabi.FuncOpen, codecabi.FuncWrite, codecabi.FuncClose, codecabi.FuncStats} {
 		if fns[name] == nil {
 			t.Errorf("no function %q", name)
 		}

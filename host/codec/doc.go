@@ -1,6 +1,6 @@
 // Package codec compresses and decompresses HTTP bodies natively for Wasm
 // plugins: the host side of the foreign functions declared in
-// abi/codecabi (sluice.codec.open, .write, .close).
+// abi/codecabi (sluice.codec.open, .write, .close, .stats).
 //
 // A plugin (compression) keeps the policy: which responses, which
 // encoding, which level. This package does the byte work as streams, one
@@ -24,6 +24,9 @@
 // Sessions a plugin never finishes (its VM trapped, the client left) are
 // reaped after Options.IdleTimeout, on the next Open. The number of open
 // sessions is bounded by Options.MaxSessions.
+//
+// Stats counts bodies and bytes per encoding and direction, for the stats
+// plugin (sluice.codec.stats) and metrics.
 //
 // # Wiring
 //
