@@ -116,3 +116,37 @@ func (c *Codec) Close() {
 	}
 	c.ended = true
 }
+
+// CodecCounters count the bodies a host codec finished and the bytes that
+// went in and came out.
+type CodecCounters struct {
+	Bodies, In, Out uint64
+}
+
+// CodecFigures are the host codec's process-wide figures for one
+// content-coding.
+type CodecFigures struct {
+	Encoding     string
+	Compressed   CodecCounters
+	Decompressed CodecCounters
+}
+
+// CodecStats returns the host codec's figures for gzip, br, zstd and
+// deflate, in that order (ErrNotFound if the host has no codec).
+func CodecStats() ([]CodecFigures, error) {
+	res, st := hostcall.CallForeignFunction(codecabi.FuncStats, nil)
+	if st != abi.StatusOK {
+		return nil, statusErr("codec stats", st)
+	}
+	s, err := codecabi.DecodeStats(res)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CodecFigures, 0, 4)
+	for _, e := range []codecabi.Encoding{codecabi.Gzip, codecabi.Brotli, codecabi.Zstd, codecabi.Deflate} {
+		out = append(out, CodecFigures{Encoding: e.String(),
+			Compressed:   CodecCounters(s.Encoded[e]),
+			Decompressed: CodecCounters(s.Decoded[e])})
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package sdk_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +176,51 @@ func TestFiles(t *testing.T) {
 	}
 	if !sdk.ValidFilePath("a/b") || sdk.ValidFilePath("../a") {
 		t.Error("ValidFilePath")
+	}
+}
+
+func TestConfigSize(t *testing.T) {
+	tests := []struct {
+		name, json string
+		want       int64
+		problem    string
+	}{
+		{name: "absent", json: `{}`, want: 7},
+		{name: "number", json: `{"n":4096}`, want: 4096},
+		{name: "kb", json: `{"n":"4kb"}`, want: 4000},
+		{name: "KiB", json: `{"n":"4 KiB"}`, want: 4096},
+		{name: "fraction", json: `{"n":"1.5mib"}`, want: 3 << 19},
+		{name: "bare string", json: `{"n":"512"}`, want: 512},
+		{name: "negative", json: `{"n":-1}`, want: 7, problem: `key "n": want a size`},
+		{name: "bad unit", json: `{"n":"4 parsecs"}`, want: 7, problem: `key "n": want a size`},
+		{name: "bool", json: `{"n":true}`, want: 7, problem: `key "n": want a size`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := sdk.ParseConfig([]byte(tc.json))
+			check(t, "ParseConfig", err)
+			if got := c.Size("n", 7); got != tc.want {
+				t.Errorf("Size = %d; want %d", got, tc.want)
+			}
+			err = c.Err()
+			if tc.problem == "" && err != nil || tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)) {
+				t.Errorf("Err = %v; want %q", err, tc.problem)
+			}
+		})
+	}
+}
+
+func TestCodecStats(t *testing.T) {
+	var st codecabi.Stats
+	st.Encoded[codecabi.Brotli] = codecabi.Counters{Bodies: 2, In: 1000, Out: 100}
+	st.Decoded[codecabi.Gzip] = codecabi.Counters{Bodies: 1, In: 10, Out: 50}
+	start(t, &funcs{}, sdktest.WithForeignFunction(codecabi.FuncStats, func([]byte) ([]byte, error) {
+		return codecabi.AppendStats(nil, &st), nil
+	}))
+	figs, err := sdk.CodecStats()
+	check(t, "CodecStats", err)
+	if len(figs) != 4 || figs[1].Encoding != "br" || figs[1].Compressed != (sdk.CodecCounters{2, 1000, 100}) ||
+		figs[0].Decompressed != (sdk.CodecCounters{1, 10, 50}) {
+		t.Errorf("CodecStats = %+v", figs)
 	}
 }
