@@ -256,3 +256,37 @@ const (
 	// ForeignUncompress reverses ForeignCompress.
 	ForeignUncompress = "uncompress"
 )
+
+// CallbackStreamCallbacks is a sluice extension to the ABI: an optional
+// export, (root_id) -> i32, that a plugin's SDK may provide to tell the host
+// which stream callbacks the plugin at root_id does something in, as a
+// StreamCallbacks mask. The host asks once, after proxy_on_configure
+// accepted the configuration, and then skips the callbacks outside the
+// mask (the same as calling them and getting Continue); a mask of 0 means
+// the plugin takes no part in streams, so no stream context is created for
+// it at all. Each call into a guest costs about a microsecond with the
+// per-call time budget on, and most plugins use two or three of the eight
+// stream callbacks, so the saving is most of a plugin's cost per request.
+// Hosts that do not know the export ignore it, so a plugin exporting it
+// still runs everywhere.
+const CallbackStreamCallbacks = "sluice_stream_callbacks"
+
+// StreamCallbacks is the mask CallbackStreamCallbacks returns: which stream
+// callbacks a plugin needs. proxy_on_context_create and proxy_on_delete are
+// called for every stream of a plugin whose mask is not 0.
+type StreamCallbacks uint32
+
+// The bits of StreamCallbacks.
+const (
+	StreamRequestHeaders StreamCallbacks = 1 << iota
+	StreamRequestBody
+	StreamRequestTrailers
+	StreamResponseHeaders
+	StreamResponseBody
+	StreamResponseTrailers
+	StreamLog
+	StreamDone
+
+	// StreamAll is what a host assumes of a plugin without the export.
+	StreamAll StreamCallbacks = 1<<iota - 1
+)

@@ -182,6 +182,7 @@ var Callbacks = []Func{
 	fn(CallbackOnLog, none, "context_id"),
 	fn(CallbackOnDone, i32Result, "context_id"),
 	fn(CallbackOnDelete, none, "context_id"),
+	fn(CallbackStreamCallbacks, i32Result, "root_id"),
 }
 
 // Lookup returns the entry of list (HostFunctions or Callbacks) named name.

@@ -304,6 +304,51 @@ func (v *vmState) OnResponseTrailers(id, numTrailers uint32) Action {
 	return s.finish(h.OnResponseTrailers(Request{s: s, id: id}), abi.StreamHTTPResponse)
 }
 
+// StreamCallbacks implements hostcall.Guest: the stream callbacks the
+// plugin of rootID has handlers for. A header callback is included with the
+// body and trailer handlers of its direction, since the SDK learns the
+// stream's state there. A StreamFactory's handlers are only known per
+// stream, so it gets every callback.
+func (v *vmState) StreamCallbacks(rootID uint32) abi.StreamCallbacks {
+	r := v.roots[rootID]
+	if r == nil || r.plugin == nil {
+		return abi.StreamAll
+	}
+	return callbacksOf(r.plugin)
+}
+
+func callbacksOf(p any) abi.StreamCallbacks {
+	if _, ok := p.(StreamFactory); ok {
+		return abi.StreamAll
+	}
+	var m abi.StreamCallbacks
+	if _, ok := p.(RequestHeadersHandler); ok {
+		m |= abi.StreamRequestHeaders
+	}
+	if _, ok := p.(RequestBodyHandler); ok {
+		m |= abi.StreamRequestHeaders | abi.StreamRequestBody
+	}
+	if _, ok := p.(RequestTrailersHandler); ok {
+		m |= abi.StreamRequestHeaders | abi.StreamRequestTrailers
+	}
+	if _, ok := p.(ResponseHeadersHandler); ok {
+		m |= abi.StreamResponseHeaders
+	}
+	if _, ok := p.(ResponseBodyHandler); ok {
+		m |= abi.StreamResponseHeaders | abi.StreamResponseBody
+	}
+	if _, ok := p.(ResponseTrailersHandler); ok {
+		m |= abi.StreamResponseHeaders | abi.StreamResponseTrailers
+	}
+	if _, ok := p.(LogHandler); ok {
+		m |= abi.StreamLog
+	}
+	if _, ok := p.(DoneHandler); ok {
+		m |= abi.StreamDone
+	}
+	return m
+}
+
 // OnLog implements hostcall.Guest.
 func (v *vmState) OnLog(id uint32) {
 	if s := v.stream(id); s != nil {

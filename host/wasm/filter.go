@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/abi"
+	"github.com/tetratelabs/wazero/api"
 )
 
 // Chain is the ordered plugins of a location, built once per generation
@@ -157,8 +158,9 @@ func (f *Filter) OnRequestHeaders(ctx context.Context, endOfStream bool) Result 
 		st.cont = [2]bool{}
 		st.open[abi.MapHTTPRequestHeaders] = true
 		n := st.s.Headers(abi.MapHTTPRequestHeaders).Len()
-		act, err := v.call(&e.sc.h, v.fns.onRequestHeaders, uint64(e.sc.h.id), uint64(n), b2u(endOfStream))
-		r := f.after(ctx, e, i, true, dirRequest, err, headersPause(act, v.fns.onRequestHeaders != nil))
+		fn := e.fn(abi.StreamRequestHeaders, v.fns.onRequestHeaders)
+		act, err := v.call(&e.sc.h, fn, uint64(e.sc.h.id), uint64(n), b2u(endOfStream))
+		r := f.after(ctx, e, i, true, dirRequest, err, headersPause(act, fn != nil))
 		st.open[abi.MapHTTPRequestHeaders] = false
 		if endOfStream {
 			e.reqDone = true
@@ -290,7 +292,7 @@ func (f *Filter) Done() {
 	}
 	for i := range f.ents {
 		e := &f.ents[i]
-		if e.sc == nil || e.v.fns.onLog == nil {
+		if e.sc == nil || e.fn(abi.StreamLog, e.v.fns.onLog) == nil {
 			continue
 		}
 		v, st := e.v, &e.sc.st
@@ -307,7 +309,7 @@ func (f *Filter) Done() {
 		}
 		v, h := e.v, &e.sc.h
 		v.mu.Lock()
-		_, _ = v.call(h, v.fns.onDone, uint64(h.id))
+		_, _ = v.call(h, e.fn(abi.StreamDone, v.fns.onDone), uint64(h.id))
 		_, _ = v.call(h, v.fns.onDelete, uint64(h.id))
 		delete(v.contexts, h.id)
 		v.mu.Unlock()
@@ -346,6 +348,12 @@ func (f *Filter) enter(ctx context.Context, e *entry) (r Result, ok bool) {
 	if b == nil {
 		return f.failed(e, errors.New("plugin unloaded")), false
 	}
+	if b.pc.mask.Load() == 0 {
+		// The plugin takes no part in streams (abi.StreamCallbacks).
+		b.pool.streamEnded(b.pc)
+		e.skip = true
+		return Result{}, false
+	}
 	var v *vm
 	var root *hctx
 	// A vm picked may die while this stream waits for it (it was running
@@ -381,6 +389,16 @@ func (f *Filter) enter(ctx context.Context, e *entry) (r Result, ok bool) {
 		return f.failed(e, err), false
 	}
 	return Result{}, true
+}
+
+// fn returns the callback fn of e's plugin, or nil when its
+// abi.StreamCallbacks mask leaves it out (a nil callback is not called and
+// counts as Continue).
+func (e *entry) fn(bit abi.StreamCallbacks, fn api.Function) api.Function {
+	if abi.StreamCallbacks(e.b.pc.mask.Load())&bit == 0 {
+		return nil
+	}
+	return fn
 }
 
 // failed applies e's fail policy to err.
@@ -530,8 +548,9 @@ func (f *Filter) responseHeaders(ctx context.Context, from int, endOfStream bool
 		st.cont = [2]bool{}
 		st.open[abi.MapHTTPResponseHeaders] = true
 		n := st.s.Headers(abi.MapHTTPResponseHeaders).Len()
-		act, err := v.call(&e.sc.h, v.fns.onResponseHeaders, uint64(e.sc.h.id), uint64(n), b2u(endOfStream))
-		r := f.after(ctx, e, i, false, dirResponse, err, headersPause(act, v.fns.onResponseHeaders != nil))
+		fn := e.fn(abi.StreamResponseHeaders, v.fns.onResponseHeaders)
+		act, err := v.call(&e.sc.h, fn, uint64(e.sc.h.id), uint64(n), b2u(endOfStream))
+		r := f.after(ctx, e, i, false, dirResponse, err, headersPause(act, fn != nil))
 		st.open[abi.MapHTTPResponseHeaders] = false
 		v.mu.Unlock()
 		if r.Outcome != Continue {
@@ -568,9 +587,9 @@ func (f *Filter) responseBody(ctx context.Context, from int, chunk []byte, endOf
 // plugin to resume.
 func (f *Filter) body(ctx context.Context, e *entry, i, dir int, data []byte, eos bool) (out []byte, pass bool, r Result) {
 	v, st := e.v, &e.sc.st
-	fn, mapTrailers := v.fns.onRequestBody, abi.MapHTTPRequestTrailers
+	fn, mapTrailers := e.fn(abi.StreamRequestBody, v.fns.onRequestBody), abi.MapHTTPRequestTrailers
 	if dir == dirResponse {
-		fn, mapTrailers = v.fns.onResponseBody, abi.MapHTTPResponseTrailers
+		fn, mapTrailers = e.fn(abi.StreamResponseBody, v.fns.onResponseBody), abi.MapHTTPResponseTrailers
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -641,9 +660,9 @@ func (f *Filter) trailers(ctx context.Context, e *entry, i, dir int, data []byte
 		}
 	}
 	v, st := e.v, &e.sc.st
-	m, fn := abi.MapHTTPRequestTrailers, v.fns.onRequestTrailers
+	m, fn := abi.MapHTTPRequestTrailers, e.fn(abi.StreamRequestTrailers, v.fns.onRequestTrailers)
 	if dir == dirResponse {
-		m, fn = abi.MapHTTPResponseTrailers, v.fns.onResponseTrailers
+		m, fn = abi.MapHTTPResponseTrailers, e.fn(abi.StreamResponseTrailers, v.fns.onResponseTrailers)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()

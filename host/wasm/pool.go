@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sluice-proxy/sluice/abi"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,9 @@ type pluginConfig struct {
 
 // poolConfig is a plugin config active on a pool.
 type poolConfig struct {
+	// mask is the plugin's abi.StreamCallbacks (abi.StreamAll unless its
+	// module exports abi.CallbackStreamCallbacks).
+	mask     atomic.Uint32
 	cfg      *pluginConfig
 	refs     int          // plugins bound to it; guarded by pool.mu
 	streams  atomic.Int64 // streams in flight using it
@@ -150,7 +154,7 @@ func (p *pool) acquire(c *pluginConfig) (*poolConfig, error) {
 		pc.retiring.Store(false)
 		return pc, nil
 	}
-	pc := &poolConfig{cfg: c, refs: 1}
+	pc := newPoolConfig(c)
 	if p.live() == 0 {
 		v, err := newVM(p, 0, []*poolConfig{pc})
 		if err != nil {
@@ -436,4 +440,10 @@ func (p *pool) replace(dead *vm) {
 			p.mu.Unlock()
 		}
 	})
+}
+
+func newPoolConfig(c *pluginConfig) *poolConfig {
+	pc := &poolConfig{cfg: c, refs: 1}
+	pc.mask.Store(uint32(abi.StreamAll))
+	return pc
 }

@@ -87,6 +87,8 @@ type callbacks struct {
 	onRequestHeaders, onRequestBody, onRequestTrailers,
 	onResponseHeaders, onResponseBody, onResponseTrailers,
 	onHTTPCallResponse, onLog, onDone, onDelete api.Function
+	// streamCallbacks is the sluice extension abi.CallbackStreamCallbacks.
+	streamCallbacks api.Function
 }
 
 // hctx is a proxy-wasm context as the host sees it: a root context (one per
@@ -163,6 +165,7 @@ func newVM(p *pool, slot int, cfgs []*poolConfig) (*vm, error) {
 		onResponseBody: f(abi.CallbackOnResponseBody), onResponseTrailers: f(abi.CallbackOnResponseTrailers),
 		onHTTPCallResponse: f(abi.CallbackOnHTTPCallResponse), onLog: f(abi.CallbackOnLog),
 		onDone: f(abi.CallbackOnDone), onDelete: f(abi.CallbackOnDelete),
+		streamCallbacks: f(abi.CallbackStreamCallbacks),
 	}
 	rt.trackVM(v, true)
 
@@ -421,6 +424,14 @@ func (v *vm) addRoot(pc *poolConfig) error {
 			v.dropRoot(h)
 			return v.rootError(c, "configuring", errors.New("the plugin rejected its configuration"))
 		}
+	}
+	if v.fns.streamCallbacks != nil {
+		// Which stream callbacks the plugin needs; Filter skips the rest.
+		m, err := v.call(h, v.fns.streamCallbacks, uint64(h.id))
+		if err != nil {
+			return v.rootError(c, "asking for its stream callbacks", err)
+		}
+		pc.mask.Store(uint32(m) & uint32(abi.StreamAll))
 	}
 	v.roots[pc] = h
 	return nil

@@ -159,6 +159,9 @@ func (w *wasmVM) OnHTTPCallResponse(root, token, nh, nb, nt uint32) {
 func (w *wasmVM) OnLog(id uint32)       { w.call(abi.CallbackOnLog, uint64(id)) }
 func (w *wasmVM) OnDone(id uint32) bool { return w.call(abi.CallbackOnDone, uint64(id)) != 0 }
 func (w *wasmVM) OnDelete(id uint32)    { w.call(abi.CallbackOnDelete, uint64(id)) }
+func (w *wasmVM) StreamCallbacks(root uint32) abi.StreamCallbacks {
+	return abi.StreamCallbacks(w.call(abi.CallbackStreamCallbacks, uint64(root)))
+}
 
 // hostcall serves one import: it decodes the arguments from guest memory,
 // calls the fake and writes the results back, allocating through the

@@ -84,6 +84,12 @@ func onDone(contextID uint32) uint32 { return b2u(guest.OnDone(contextID)) }
 //go:wasmexport proxy_on_delete
 func onDelete(contextID uint32) { guest.OnDelete(contextID) }
 
+// streamCallbacks lets sluice skip the callbacks a plugin has no handler
+// for (abi.CallbackStreamCallbacks); other hosts never call it.
+//
+//go:wasmexport sluice_stream_callbacks
+func streamCallbacks(rootID uint32) uint32 { return uint32(guest.StreamCallbacks(rootID)) }
+
 func b2u(b bool) uint32 {
 	if b {
 		return 1

@@ -21,6 +21,10 @@ type Guest interface {
 	OnLog(contextID uint32)
 	OnDone(contextID uint32) bool
 	OnDelete(contextID uint32)
+	// StreamCallbacks answers the sluice extension
+	// abi.CallbackStreamCallbacks: which stream callbacks the plugin at
+	// rootID has handlers for.
+	StreamCallbacks(rootID uint32) abi.StreamCallbacks
 }
 
 var guest Guest

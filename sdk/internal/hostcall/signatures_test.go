@@ -152,7 +152,7 @@ func TestExportSignatures(t *testing.T) {
 		abi.CallbackOnQueueReady, abi.CallbackOnRequestHeaders, abi.CallbackOnRequestBody,
 		abi.CallbackOnRequestTrailers, abi.CallbackOnResponseHeaders, abi.CallbackOnResponseBody,
 		abi.CallbackOnResponseTrailers, abi.CallbackOnHTTPCallResponse, abi.CallbackOnLog,
-		abi.CallbackOnDone, abi.CallbackOnDelete,
+		abi.CallbackOnDone, abi.CallbackOnDelete, abi.CallbackStreamCallbacks,
 	}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("exports\n got %v\nwant %v", names, want)
