@@ -69,11 +69,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	ours := func(b *testing.B, ctx context.Context, parallel bool) {
-		tp := newT(b, Options{})
+	// loop runs do sequentially or from parallel callers, each with its
+	// own request.
+	loop := func(b *testing.B, ctx context.Context, parallel bool, do func(*http.Request) (*http.Response, error)) {
 		run := func(req *http.Request) {
-			var tr Trace
-			resp, err := tp.RoundTrip(req, addr, &tr)
+			resp, err := do(req)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -95,31 +95,17 @@ func BenchmarkRoundTrip(b *testing.B) {
 			run(req)
 		}
 	}
+	ours := func(b *testing.B, ctx context.Context, parallel bool) {
+		tp := newT(b, Options{})
+		loop(b, ctx, parallel, func(req *http.Request) (*http.Response, error) {
+			var tr Trace
+			return tp.RoundTrip(req, addr, &tr)
+		})
+	}
 	std := func(b *testing.B, ctx context.Context, parallel bool) {
 		tp := &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}
 		b.Cleanup(tp.CloseIdleConnections)
-		run := func(req *http.Request) {
-			resp, err := tp.RoundTrip(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		b.ReportAllocs()
-		if parallel {
-			b.RunParallel(func(pb *testing.PB) {
-				req := benchRequest(b, ctx, addr)
-				for pb.Next() {
-					run(req)
-				}
-			})
-			return
-		}
-		req := benchRequest(b, ctx, addr)
-		for b.Loop() {
-			run(req)
-		}
+		loop(b, ctx, parallel, tp.RoundTrip)
 	}
 	b.Run("sluice", func(b *testing.B) { ours(b, context.Background(), false) })
 	b.Run("sluice-ctx", func(b *testing.B) { ours(b, ctx, false) })

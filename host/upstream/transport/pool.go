@@ -111,15 +111,8 @@ func (p *hostPool) reap() {
 	now := time.Now()
 	idle := p.h.s.idle
 	p.mu.Lock()
-	k := 0
-	for k < len(p.idle) && now.Sub(p.idle[k].idleAt) >= idle {
-		k++
-	}
-	expired := make([]*conn, k)
-	copy(expired, p.idle[:k])
-	n := copy(p.idle, p.idle[k:])
-	clear(p.idle[n:])
-	p.idle = p.idle[:n]
+	expired := p.takeOldest(func(c *conn) bool { return now.Sub(c.idleAt) >= idle })
+	n := len(p.idle)
 	if n > 0 {
 		p.timer.Reset(p.idle[0].idleAt.Add(idle).Sub(now))
 	} else {
@@ -132,6 +125,21 @@ func (p *hostPool) reap() {
 	if n == 0 {
 		p.h.removeIfEmpty(p)
 	}
+}
+
+// takeOldest removes and returns the idle connections from the bottom of
+// the stack for as long as old holds. p.mu must be held.
+func (p *hostPool) takeOldest(old func(*conn) bool) []*conn {
+	k := 0
+	for k < len(p.idle) && old(p.idle[k]) {
+		k++
+	}
+	taken := make([]*conn, k)
+	copy(taken, p.idle[:k])
+	n := copy(p.idle, p.idle[k:])
+	clear(p.idle[n:])
+	p.idle = p.idle[:n]
+	return taken
 }
 
 // removeIfEmpty drops p from the pool map if it is still empty and unarmed.
@@ -154,15 +162,7 @@ func (h *h1) dropOlder(key poolKey, idleAt time.Time) {
 		return
 	}
 	p.mu.Lock()
-	k := 0
-	for k < len(p.idle) && !p.idle[k].idleAt.After(idleAt) {
-		k++
-	}
-	old := make([]*conn, k)
-	copy(old, p.idle[:k])
-	n := copy(p.idle, p.idle[k:])
-	clear(p.idle[n:])
-	p.idle = p.idle[:n]
+	old := p.takeOldest(func(c *conn) bool { return !c.idleAt.After(idleAt) })
 	p.mu.Unlock()
 	for _, c := range old {
 		c.close()

@@ -30,6 +30,21 @@ func sockopt(t *testing.T, c net.Conn, level, opt int) int {
 	return v
 }
 
+// dialWith connects to addr with the default dialer built from o.
+func dialWith(t *testing.T, o SocketOptions, addr string) net.Conn {
+	t.Helper()
+	d, err := newNetDialer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func TestSocketOptions(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,15 +66,7 @@ func TestSocketOptions(t *testing.T) {
 		RecvBuffer:  64 << 10,
 		FastOpen:    true,
 	}
-	d, err := newNetDialer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialWith(t, o, ln.Addr().String())
 	for _, tc := range []struct {
 		name       string
 		level, opt int
@@ -79,15 +86,7 @@ func TestSocketOptions(t *testing.T) {
 	}
 
 	t.Run("keep-alive off", func(t *testing.T) {
-		d, err := newNetDialer(SocketOptions{KeepAlive: KeepAlive{Idle: -1}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dialWith(t, SocketOptions{KeepAlive: KeepAlive{Idle: -1}}, ln.Addr().String())
 		if got := sockopt(t, c, syscall.SOL_SOCKET, syscall.SO_KEEPALIVE); got != 0 {
 			t.Errorf("SO_KEEPALIVE = %d; want 0", got)
 		}
