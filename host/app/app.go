@@ -62,23 +62,29 @@ type App struct {
 	// settings, which need a restart to change.
 	rt        *wasm.Runtime
 	rtOptions wasm.Options
+	// obs is the access logs, metrics and tracing (host/app/observe.go).
+	obs *observability
 }
 
 // generation is everything built from one config.
 type generation struct {
-	cfg       *config.Config
-	upstreams map[string]*upstream.Upstream
-	sites     map[string]*proxy.Site
-	specs     []server.Spec
-	pgen      *proxy.Generation
-	certs     *tlsx.Store
-	plugins   *wasm.Set
-	built     time.Time
+	cfg        *config.Config
+	upstreams  map[string]*upstream.Upstream
+	sites      map[string]*proxy.Site
+	specs      []server.Spec
+	pgen       *proxy.Generation
+	certs      *tlsx.Store
+	plugins    *wasm.Set
+	built      time.Time
+	obsRelease func()
 }
 
 // release frees what the generation holds; called once, when it is retired
 // and idle, or when it was built but never swapped in.
 func (g *generation) release() {
+	if g.obsRelease != nil {
+		g.obsRelease()
+	}
 	if g.plugins != nil {
 		g.plugins.Close()
 	}
@@ -98,7 +104,7 @@ func New(o Options) *App {
 	if log == nil {
 		log = slog.New(lh)
 	}
-	return &App{
+	a := &App{
 		opts:     o,
 		log:      log,
 		level:    level,
@@ -109,6 +115,8 @@ func New(o Options) *App {
 		entries:  map[string]*proxy.Entry{},
 		handlers: map[string]http.Handler{},
 	}
+	a.obs = newObservability(log, a.upstreamStates)
+	return a
 }
 
 // load reads and validates the config, logging its warnings.
@@ -215,6 +223,7 @@ func (a *App) install(ctx context.Context, cfg *config.Config) error {
 // Every error is collected.
 func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error) {
 	g := &generation{cfg: cfg, upstreams: map[string]*upstream.Upstream{}, sites: map[string]*proxy.Site{}, built: time.Now()}
+	g.obsRelease = func() { a.releaseObservers(cfg) }
 	var errs []error
 	for name, uc := range cfg.Upstreams {
 		u, err := a.ups.Build(name, uc, &cfg.Basic)
@@ -243,6 +252,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 		}
 		site, err := proxy.NewSite(proxy.SiteConfig{
 			Observers: obs,
+			Metrics:   obs.MetricsHandler,
 			Chain:     g.chain,
 			Name:      name,
 			Config:    cfg,
@@ -350,6 +360,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.ups.Close()
+	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+	a.closeObservers(cctx)
+	ccancel()
 	if a.rt != nil {
 		a.rt.Close(context.Background())
 	}

@@ -63,19 +63,8 @@ func newObservability(log *slog.Logger, ups func() []metrics.UpstreamState) *obs
 	}
 }
 
-// observabilities holds each App's observability until App carries it as
-// a field (see the report of issue 6: `obs *observability` in App, set in
-// New); the accessor below is then `return a.obs`.
-var observabilities sync.Map // *App → *observability
-
-// observability returns a's observability, made on first use.
-func (a *App) observability() *observability {
-	if o, ok := observabilities.Load(a); ok {
-		return o.(*observability)
-	}
-	o, _ := observabilities.LoadOrStore(a, newObservability(a.log, a.upstreamStates))
-	return o.(*observability)
-}
+// observability returns a's observability.
+func (a *App) observability() *observability { return a.obs }
 
 // upstreamStates reports every upstream's backends to the metrics.
 func (a *App) upstreamStates() []metrics.UpstreamState {

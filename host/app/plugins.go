@@ -25,6 +25,7 @@ func (a *App) runtimeOptions(cfg *config.Config) wasm.Options {
 		CallTimeout: b.WasmCallTimeout.D(),
 		Logger:      a.log,
 		HTTPCaller:  callouts{a},
+		Observer:    a.observability().wasmObserver(),
 		Version:     Version,
 	}
 	o.CacheDir = cacheDir(cfg)
@@ -47,6 +48,7 @@ func (a *App) loadPlugins(ctx context.Context, cfg *config.Config, g *generation
 			return fmt.Errorf("starting the Wasm runtime: %w", err)
 		}
 		a.rt, a.rtOptions = rt, o
+		a.observability().watchPlugins(rt)
 	} else if o.CacheDir != a.rtOptions.CacheDir || o.VMs != a.rtOptions.VMs || o.CallTimeout != a.rtOptions.CallTimeout ||
 		o.MemoryLimitPages != a.rtOptions.MemoryLimitPages {
 		a.log.Warn("basic.wasm_* settings changed: they take effect at the next restart")

@@ -60,6 +60,7 @@ func (s *Site) serve(rs *reqState) error {
 	l := s.locations[loc]
 	rs.loc, rs.vars = l, vars
 	rs.rec.Location = loc.Name
+	s.obs.routed(rs)
 
 	if n := l.inflight.Add(1); l.maxProcessing > 0 && n > l.maxProcessing {
 		l.inflight.Add(-1)
@@ -375,6 +376,7 @@ func isEventStream(h http.Header) bool {
 func (rs *reqState) writeHeader(status int) {
 	rs.wroteHeader = true
 	rs.rec.Status = status
+	rs.site.obs.beforeHeader(rs)
 	rs.w.WriteHeader(status)
 }
 
