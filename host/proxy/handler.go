@@ -262,7 +262,9 @@ func (rs *reqState) recordTrace() {
 	rec.UpstreamReused = t.Reused
 	rec.UpstreamConnect = t.Connect
 	rec.UpstreamTLS = t.TLSHandshake
-	rec.UpstreamProcessing = t.FirstByte
+	// FirstByte counts from the start of the round trip; processing is
+	// from the request written on a connection to the response head.
+	rec.UpstreamProcessing = max(t.FirstByte-t.Connect-t.TLSHandshake, 0)
 }
 
 // respond streams the upstream response to the client.

@@ -369,3 +369,11 @@ func (rs *reqState) SetAttribute(name, value string) bool {
 	}
 	return true
 }
+
+var _ wasm.CallObserver = (*reqState)(nil)
+
+// PluginCall implements wasm.CallObserver: every plugin callback goes to the
+// metrics and the trace of the request.
+func (rs *reqState) PluginCall(plugin, callback string, start time.Time, d time.Duration) {
+	rs.site.obs.pluginCall(rs, plugin, callback, start, d)
+}

@@ -84,6 +84,7 @@ type streamState struct {
 	wake     chan struct{}
 	props    map[string]string // proxy_set_property
 	spent    time.Duration     // time in this plugin's callbacks for the stream
+	obs      CallObserver      // the Stream, if it observes calls
 }
 
 // pendingLocal is a proxy_send_local_response waiting to be applied.
@@ -381,6 +382,7 @@ func (f *Filter) enter(ctx context.Context, e *entry) (r Result, ok bool) {
 	sc := streamCtxPool.Get().(*streamCtx)
 	sc.h = hctx{id: v.newID(), v: v, cfg: root.cfg, root: root, st: &sc.st}
 	sc.st.s = f.s
+	sc.st.obs, _ = f.s.(CallObserver)
 	sc.st.bodyDir = -1
 	v.contexts[sc.h.id] = &sc.h
 	e.b, e.v, e.sc = b, v, sc

@@ -54,6 +54,15 @@ type AttributeSetter interface {
 	SetAttribute(name, value string) bool
 }
 
+// CallObserver may be implemented by a Stream to be told of every plugin
+// callback made for it, for metrics and tracing: the plugin, the callback
+// (its proxy-wasm name without "proxy_on_", e.g. "request_headers"), when it
+// started and how long it took. It is called on the VM's goroutine and must
+// be quick.
+type CallObserver interface {
+	PluginCall(plugin, callback string, start time.Time, d time.Duration)
+}
+
 // HeaderMap is one ordered multi-map of a Stream. Keys are lower-case ASCII:
 // the host lower-cases what plugins pass, and AppendPairs returns lower-case
 // keys. Request headers include the pseudo-headers :method, :path (path and

@@ -241,7 +241,11 @@ func (v *vm) rawCall(cur *hctx, fn api.Function, args ...uint64) (uint64, error)
 	start := time.Now()
 	err := fn.CallWithStack(v.ctx, stack)
 	if cur != nil && cur.st != nil {
-		cur.st.spent += time.Since(start)
+		d := time.Since(start)
+		cur.st.spent += d
+		if cur.st.obs != nil {
+			cur.st.obs.PluginCall(cur.cfg.name, callbackName(fn), start, d)
+		}
 	}
 	v.seq.Add(1)
 	res := stack[0] // before afterCall, which may call the guest again
@@ -585,4 +589,13 @@ func (v *vm) returnBytes(data []byte, retPtr, retLen uint32) abi.Status {
 func (v *vm) returnString(s string, retPtr, retLen uint32) abi.Status {
 	v.buf = append(v.buf[:0], s...)
 	return v.returnBytes(v.buf, retPtr, retLen)
+}
+
+// callbackName is the proxy-wasm name of an exported callback without
+// "proxy_on_" ("request_headers"), for metrics and traces.
+func callbackName(fn api.Function) string {
+	if names := fn.Definition().ExportNames(); len(names) > 0 {
+		return strings.TrimPrefix(names[0], "proxy_on_")
+	}
+	return fn.Definition().Name()
 }
