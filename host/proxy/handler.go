@@ -310,7 +310,7 @@ func (s *Site) respond(rs *reqState, resp *http.Response, upType string) error {
 		n, rerr, werr = copyBody(rs.w, resp.Body, rs.buf[reqBufSize:], flush)
 	}
 	rs.rec.BytesSent += n
-	rs.rec.UpstreamResponse = rs.rec.UpstreamProcessing + time.Since(upStart)
+	rs.rec.UpstreamResponse = rs.trace.FirstByte + time.Since(upStart)
 	switch {
 	case rerr != nil:
 		// The upstream broke off mid-body: the client must not take a
