@@ -9,7 +9,7 @@ CONFIG ?= configs/default.toml
 PLUGINS := $(notdir $(wildcard plugins-wasm/*))
 WAT := $(shell find testdata -name '*.wat' 2>/dev/null)
 # Debian packages the tests and benchmarks need; `make deps` installs what is missing.
-DEB_PACKAGES := nginx-light wrk wabt nghttp2-client pebble
+DEB_PACKAGES := nginx-light wrk wabt nghttp2-client pebble prometheus-pushgateway
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build plugins testdata deps test test.short compat check bench bench.go run fuzz clean
