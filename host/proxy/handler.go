@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/host/internal/reqinfo"
+	"github.com/sluice-proxy/sluice/host/route"
 	"github.com/sluice-proxy/sluice/host/upstream"
 	"github.com/sluice-proxy/sluice/host/upstream/transport"
 	"golang.org/x/net/http/httpguts"
@@ -124,32 +125,40 @@ func (s *Site) serve(rs *reqState) error {
 // proxy_set_headers and proxy_add_headers on the outbound request (route
 // compiled all three into SetHeaders and AddHeaders).
 func (s *Site) applyProxyHeaders(rs *reqState) {
-	h := rs.r.Header
 	l := rs.loc
+	n := len(l.route.SetHeaders) + len(l.route.AddHeaders)
+	if n == 0 {
+		return
+	}
+	h := rs.r.Header
 	src := varSource{rs}
-	var buf []byte
-	for _, hr := range l.route.SetHeaders {
-		v, ok := hr.Value.Static()
-		if !ok {
-			buf = hr.Value.Append(buf[:0], src, rs.vars)
-			v = string(buf)
+	// One backing array for every value slice, and one scratch buffer for
+	// expanding templates: the values themselves are the only other
+	// allocations.
+	vals := make([]string, n)
+	buf := rs.hbuf[:0]
+	expand := func(t route.Template) string {
+		if v, ok := t.Static(); ok {
+			return v
 		}
+		buf = t.Append(buf[:0], src, rs.vars)
+		return string(buf)
+	}
+	for i, hr := range l.route.SetHeaders {
+		v := expand(hr.Value)
 		if hr.Name == "Host" {
 			// net/http writes the Host line from Request.Host, never
 			// from the header map.
 			rs.r.Host = v
 			continue
 		}
-		h[hr.Name] = []string{v}
+		vals[i] = v
+		h[hr.Name] = vals[i : i+1 : i+1]
 	}
 	for _, hr := range l.route.AddHeaders {
-		v, ok := hr.Value.Static()
-		if !ok {
-			buf = hr.Value.Append(buf[:0], src, rs.vars)
-			v = string(buf)
-		}
-		h[hr.Name] = append(h[hr.Name], v)
+		h[hr.Name] = append(h[hr.Name], expand(hr.Value))
 	}
+	rs.hbuf = buf[:0]
 }
 
 // forward sends the request to a backend, retrying where that is safe, and

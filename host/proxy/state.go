@@ -56,19 +56,23 @@ type reqState struct {
 	status      int
 	pbody       pluginBody
 	pres        wasm.Result
+	// hbuf is scratch space for expanding header templates.
+	hbuf []byte
 	// upOverride is the upstream a plugin chose (sluice.upstream).
 	upOverride *upstream.Upstream
 }
 
 const reqBufSize = 16 << 10
 
-var statePool = sync.Pool{New: func() any { return &reqState{buf: make([]byte, reqBufSize+32<<10)} }}
+var statePool = sync.Pool{New: func() any {
+	return &reqState{buf: make([]byte, reqBufSize+32<<10), hbuf: make([]byte, 0, 256)}
+}}
 
 func getState() *reqState { return statePool.Get().(*reqState) }
 
 func putState(rs *reqState) {
-	buf, tried, plugins := rs.buf, rs.tried[:0], rs.rec.Plugins[:0]
-	*rs = reqState{buf: buf, tried: tried}
+	buf, tried, plugins, hbuf := rs.buf, rs.tried[:0], rs.rec.Plugins[:0], rs.hbuf[:0]
+	*rs = reqState{buf: buf, tried: tried, hbuf: hbuf}
 	rs.rec.Plugins = plugins
 	statePool.Put(rs)
 }
