@@ -17,6 +17,10 @@
 //	uptime      time since then, e.g. "1h2m3s"
 //	memory, memory_mb  memory of the answering VM's Go runtime
 //	go_version, arch   how the plugin was built
+//	compression  the host codec's figures since the process started, when
+//	             the host has one (sluice.codec.stats): per encoding
+//	             (gzip, br, zstd, deflate) the bodies compressed and
+//	             decompressed, with bytes in and out and the ratio in/out
 //
 // The counters live in shared data under keys named after the plugin (its
 // [plugins.NAME]), so every VM sees the same numbers; each request costs
@@ -161,8 +165,46 @@ func (s *stats) document(accepted uint64, processing int64) []byte {
 	b = appendField(b, "memory", humanBytes(ms.Sys))
 	b = append(b, `,"memory_mb":`...)
 	b = strconv.AppendUint(b, ms.Sys>>20, 10)
+	if figs, err := sdk.CodecStats(); err == nil {
+		b = appendCodec(b, figs)
+	}
 	b = append(b, '}')
 	return b
+}
+
+// appendCodec appends the "compression" member: the host codec's figures
+// (the compression plugin's work, which lives in the host: modules do not
+// share data with each other).
+func appendCodec(b []byte, figs []sdk.CodecFigures) []byte {
+	b = append(b, `,"compression":{`...)
+	for i, f := range figs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, f.Encoding)
+		b = append(b, `:{"compressed":`...)
+		b = appendCounters(b, f.Compressed)
+		b = append(b, `,"decompressed":`...)
+		b = appendCounters(b, f.Decompressed)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendCounters(b []byte, c sdk.CodecCounters) []byte {
+	b = append(b, `{"bodies":`...)
+	b = strconv.AppendUint(b, c.Bodies, 10)
+	b = append(b, `,"in":`...)
+	b = strconv.AppendUint(b, c.In, 10)
+	b = append(b, `,"out":`...)
+	b = strconv.AppendUint(b, c.Out, 10)
+	b = append(b, `,"ratio":`...)
+	ratio := 0.0
+	if c.Out > 0 {
+		ratio = float64(c.In) / float64(c.Out)
+	}
+	b = strconv.AppendFloat(b, ratio, 'f', 2, 64)
+	return append(b, '}')
 }
 
 // nodeID returns the host's node id: Envoy's xds.node.id, or xds.node when

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-proxy/sluice/abi/codecabi"
 	"github.com/sluice-proxy/sluice/sdk"
 	"github.com/sluice-proxy/sluice/sdk/sdktest"
 )
@@ -169,5 +170,33 @@ func TestStatsBadConfig(t *testing.T) {
 				t.Fatalf("Configure(%s) = %v; want %q", tc.config, err, tc.want)
 			}
 		})
+	}
+}
+
+// Issue 5: the host codec's figures, when it has one.
+func TestStatsCompression(t *testing.T) {
+	var st codecabi.Stats
+	st.Encoded[codecabi.Gzip] = codecabi.Counters{Bodies: 3, In: 3000, Out: 1000}
+	st.Decoded[codecabi.Brotli] = codecabi.Counters{Bodies: 1, In: 100, Out: 400}
+	h := sdktest.Start(t, `{"path":"/stats"}`, sdktest.WithForeignFunction(codecabi.FuncStats, func([]byte) ([]byte, error) {
+		return codecabi.AppendStats(nil, &st), nil
+	}))
+	s := h.NewStream()
+	s.SendRequestHeaders(sdktest.Get("/stats"), true)
+	var d struct {
+		Compression map[string]struct {
+			Compressed, Decompressed struct {
+				Bodies, In, Out uint64
+				Ratio           float64
+			}
+		} `json:"compression"`
+	}
+	if err := json.Unmarshal(s.LocalResponse().Body, &d); err != nil {
+		t.Fatalf("%s: %v", s.LocalResponse().Body, err)
+	}
+	gz, br := d.Compression["gzip"], d.Compression["br"]
+	if len(d.Compression) != 4 || gz.Compressed.Bodies != 3 || gz.Compressed.In != 3000 || gz.Compressed.Out != 1000 ||
+		gz.Compressed.Ratio != 3 || br.Decompressed.Out != 400 || br.Decompressed.Ratio != 0.25 || d.Compression["zstd"].Compressed.Ratio != 0 {
+		t.Errorf("compression %+v", d.Compression)
 	}
 }
