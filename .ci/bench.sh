@@ -158,3 +158,45 @@ for c in $CASES; do
 done
 echo
 echo "wrk -t1 -c$CONNS -d$DURATION, $ROUNDS alternating rounds, median; sluice GOMAXPROCS=1; $(nproc) cores; $(date -u +%F)"
+
+# Startup with every built-in plugin (one location each), from an empty and
+# from a warm compilation cache, and the resident memory of the default
+# config after some traffic.
+if [ "${STARTUP:-1}" = 1 ]; then
+	mods=$(cd "$PLUGIN_DIR" && ls *.wasm 2>/dev/null | sed 's/\.wasm$//')
+	n=$(echo "$mods" | wc -w)
+	{
+		printf '[basic]\nplugin_dir = "%s"\nwasm_cache_dir = "%s"\nlog_level = "warn"\n' "$PLUGIN_DIR" "$work/cache"
+		printf '[servers.s]\naddr = "%s"\nlocations = [%s]\n' "$SL" "$(for m in $mods; do printf '"%s",' "$m"; done | sed 's/,$//')"
+		for m in $mods; do
+			printf '[locations.%s]\npath = "/%s"\nplugins = ["%s"]\n[plugins.%s]\ncategory = "%s"\n' "$m" "$m" "$m" "$m" "$m"
+		done
+	} >"$work/startup.toml"
+	# Plugins that need parameters get them from the sample configs; the
+	# ones used here must load with an empty table.
+	start_ms() {
+		local t0 t1
+		t0=$(date +%s%N)
+		"$BIN" run -c "$work/startup.toml" 2>"$work/startup.log" & local pid=$!
+		for _ in $(seq 2000); do
+			if curl -s -o /dev/null "http://$SL/" 2>/dev/null; then break; fi
+			kill -0 $pid 2>/dev/null || { cat "$work/startup.log" >&2; return 1; }
+			sleep 0.01
+		done
+		t1=$(date +%s%N)
+		kill $pid; wait $pid 2>/dev/null || true
+		echo $(( (t1 - t0) / 1000000 ))
+	}
+	rm -rf "$work/cache"
+	cold=$(start_ms) && warm=$(start_ms) && \
+		echo "startup with $n plugin modules: cold compile cache ${cold} ms, warm ${warm} ms"
+
+	sed -e "s#0.0.0.0:6188#$SL#" -e "s#127.0.0.1:6189#127.0.0.1:18084#" -e "s#\"../plugins\"#\"$PLUGIN_DIR\"#" \
+		configs/default.toml >"$work/default.toml"
+	"$BIN" run -c "$work/default.toml" 2>"$work/default.log" & dpid=$!
+	wait_port "$SL"
+	$LOAD_CPU wrk -t1 -c"$CONNS" -d3s "http://$SL/" >/dev/null
+	rss=$(awk '/VmRSS/ {print $2}' /proc/$dpid/status)
+	kill $dpid; wait $dpid 2>/dev/null || true
+	echo "resident memory with configs/default.toml after 3s of load: $((rss / 1024)) MiB ($(nproc) VMs per module)"
+fi
