@@ -113,6 +113,7 @@ func (k *checker) basic() {
 	}
 	if b.Webhook != "" {
 		k.url("basic.webhook", b.Webhook, "http", "https")
+		k.r.warnf("basic.webhook", "event webhooks are not built yet: no notification will be sent")
 	}
 	for i, n := range b.WebhookNotifications {
 		if !slices.Contains(webhookCategories, n) {
@@ -180,6 +181,8 @@ func (k *checker) servers() {
 		for i, m := range s.Modules {
 			if !slices.Contains(serverModules, m) {
 				k.r.errorf(index(sub(p, "modules"), i), "unknown module %q (the only module is \"grpc-web\")", m)
+			} else {
+				k.r.errorf(index(sub(p, "modules"), i), "the grpc-web bridge is not built yet")
 			}
 		}
 		k.includes(p, s.Includes)

@@ -228,7 +228,8 @@ func TestRules(t *testing.T) {
 			errs: []string{`locations.api.max_retries: 256 is not from 0 to 255`}},
 		{name: "grpc-web needs the module", set: m{"locations.api.grpc_web": `true`},
 			errs: []string{`locations.api.grpc_web: servers.main serves this location but lacks modules = ["grpc-web"]`}},
-		{name: "grpc-web with the module", set: m{"locations.api.grpc_web": `true`, "servers.main.modules": `["grpc-web"]`}},
+		{name: "grpc-web is not built yet", set: m{"locations.api.grpc_web": `true`, "servers.main.modules": `["grpc-web"]`},
+			errs: []string{`servers.main.modules[0]: the grpc-web bridge is not built yet`}},
 
 		// Upstreams.
 		{name: "addrs required", set: m{"upstreams.b.addrs": ""},
