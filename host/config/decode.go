@@ -24,7 +24,7 @@ var ignoredKeys = map[string]map[string]string{
 		"threads":                      "Go runs every server on all cores; set GOMAXPROCS to limit them",
 		"work_stealing":                "Go's scheduler always balances goroutines across threads",
 		"listener_tasks_per_fd":        "Go accepts on each listener in its own goroutine",
-		"upgrade_sock":                 "sluice's binary upgrade does not use Pingap's upgrade socket",
+		"upgrade_sock":                 "sluice has no binary upgrade with socket hand-over yet",
 		"user":                         "sluice does not daemonize or drop privileges; let the service manager choose the user",
 		"group":                        "sluice does not daemonize or drop privileges; let the service manager choose the group",
 		"error_log":                    "sluice does not daemonize; its log goes to stderr",
