@@ -57,6 +57,17 @@ func CodecAvailable() bool {
 	return st != abi.StatusNotFound
 }
 
+// Open starts the host's session before any data, so that a plugin learns
+// that the host refuses (too many sessions) while it can still leave the
+// response as it is. Write opens it otherwise.
+func (c *Codec) Open() error {
+	if c.opened || c.ended {
+		return nil
+	}
+	_, _, err := c.Write(nil, false, false)
+	return err
+}
+
 // Write feeds data and returns the output it produced. flush makes a
 // compressor emit everything it holds (for event streams); finish ends the
 // body. A decompressor's output per call is bounded: more reports that

@@ -106,6 +106,16 @@ func TestCodecStream(t *testing.T) {
 	if got := f.calls; len(got) != 6 || got[5] != "close" {
 		t.Errorf("calls %q; want open, write, write, open, open, close", got)
 	}
+
+	// Open before data: the data goes to write.
+	e, _ := sdk.NewCompressor("zstd", 3)
+	check(t, "Open", e.Open())
+	check(t, "Open again", e.Open())
+	out, _, err = e.Write([]byte("z"), false, true)
+	check(t, "Write after Open", err)
+	if got := f.calls[6:]; len(got) != 2 || got[0] != "open" || got[1] != "write" || string(out) != "z>" || len(f.opens[3].Data) != 0 {
+		t.Errorf("after Open: calls %q, output %q", got, out)
+	}
 }
 
 func TestCodecRefused(t *testing.T) {

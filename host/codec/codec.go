@@ -14,7 +14,9 @@ import (
 // Options configure a Codec. The zero value is usable.
 type Options struct {
 	// MaxSessions bounds the sessions open at once, across plugins; an
-	// Open beyond it fails. Default 10000.
+	// Open beyond it fails (the compression plugin then sends the
+	// response as it is). Each holds an encoder's window (up to a few
+	// MiB for br and zstd). Default 4096.
 	MaxSessions int
 	// IdleTimeout is how long a session may go unused before it is
 	// reaped. Default 2 minutes.
@@ -54,7 +56,7 @@ var ErrTooManySessions = errors.New("codec: too many open sessions")
 // New returns an empty Codec.
 func New(o Options) *Codec {
 	if o.MaxSessions <= 0 {
-		o.MaxSessions = 10000
+		o.MaxSessions = 4096
 	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 2 * time.Minute

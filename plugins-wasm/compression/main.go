@@ -160,13 +160,25 @@ func (s *stream) OnResponseHeaders(r sdk.Request) sdk.Action {
 		if err != nil {
 			return sdk.Continue // an encoding we do not know: leave it
 		}
+		// Sessions open now, while the response can still go out as it
+		// is if the host refuses one.
+		if err := d.Open(); err != nil {
+			sdk.Warn("compression: " + err.Error())
+			return sdk.Continue
+		}
 		s.dec = d
-		h.Del("content-encoding")
 	}
 	if choice != none {
 		e, err := sdk.NewCompressor(tokens[choice], s.p.levels[choice])
+		if err == nil {
+			err = e.Open()
+		}
 		if err != nil {
-			sdk.Error("compression: " + err.Error())
+			sdk.Warn("compression: " + err.Error())
+			if s.dec != nil {
+				s.dec.Close()
+				s.dec = nil
+			}
 			return sdk.Continue
 		}
 		s.enc, s.token = e, tokens[choice]
@@ -175,6 +187,9 @@ func (s *stream) OnResponseHeaders(r sdk.Request) sdk.Action {
 	}
 	if s.enc == nil && s.dec == nil {
 		return sdk.Continue
+	}
+	if s.dec != nil && s.enc == nil {
+		h.Del("content-encoding") // now plain
 	}
 	h.Del("content-length")
 	h.Del("accept-ranges")

@@ -417,3 +417,30 @@ func TestCompressible(t *testing.T) {
 		}
 	}
 }
+
+// When the host refuses a session (too many open), the response goes out
+// as it is instead of being cut.
+func TestSessionRefusedPassesThrough(t *testing.T) {
+	c := codec.New(codec.Options{MaxSessions: 1})
+	var opts []sdktest.Option
+	for name, fn := range c.Functions() {
+		opts = append(opts, sdktest.WithForeignFunction(name, func(args []byte) ([]byte, error) { return fn("compression", args) }))
+	}
+	h := sdktest.Start(t, `{"gzip_level":6}`, opts...)
+	first := h.NewStream()
+	first.SendRequestHeaders(sdktest.Get("/", "accept-encoding", "gzip"), true)
+	first.SendResponseHeaders(sdktest.Response(200, "content-type", "text/plain"), false)
+	if first.ResponseHeader("content-encoding") != "gzip" {
+		t.Fatal("first response not compressed")
+	}
+	body := jsonBody(3000)
+	second := h.NewStream()
+	second.SendRequestHeaders(sdktest.Get("/", "accept-encoding", "gzip"), true)
+	got := send(t, second, sdktest.Response(200, "content-type", "text/plain", "content-length", "3000"), body, 1000)
+	if ce := second.ResponseHeader("content-encoding"); ce != "" || !bytes.Equal(got, body) || second.ResponseHeader("content-length") != "3000" {
+		t.Errorf("refused session: content-encoding %q, %d bytes; want the response untouched", ce, len(got))
+	}
+	if second.WasReset() {
+		t.Error("stream reset")
+	}
+}
