@@ -54,6 +54,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -93,6 +94,7 @@ type common struct {
 	max     int64
 	buckets []string // shared-data keys, by bucket
 	buf     []byte   // the bucket being written, reused
+	id      []byte   // the request's key identity, reused
 	body    []byte   // the 429 body, reused
 }
 
@@ -173,41 +175,46 @@ func newLimit(cfg []byte) (sdk.Plugin, error) {
 	return newRate(cm, interval, weight), nil
 }
 
-// keyOf returns the request's limiting key, "" when it has none.
-func (cm *common) keyOf(r sdk.Request) string {
+// keyID returns the identity of the request's limiting key (see keyID in
+// buckets.go) in a buffer of cm, false when the request has no key.
+func (cm *common) keyID(r sdk.Request) ([]byte, bool) {
+	var v string
 	switch cm.tag {
 	case tagHeader:
-		return r.Header().Get(cm.key)
+		v = r.Header().Get(cm.key)
 	case tagCookie:
-		v, _ := r.Cookie(cm.key)
-		return v
+		v, _ = r.Cookie(cm.key)
 	case tagQuery:
-		v, _ := sdk.QueryParam(r.Path(), cm.key)
-		return v
+		v, _ = sdk.QueryParam(r.Path(), cm.key)
+	default:
+		ip := clientIP(r)
+		cm.id = keyID(cm.id[:0], ip)
+		return cm.id, len(ip) > 0
 	}
-	return clientIP(r)
+	cm.id = keyID(cm.id[:0], v)
+	return cm.id, v != ""
 }
 
 // clientIP is the client's address as the host resolved it (after
-// trusted proxies), or the peer's address without its port.
-func clientIP(r sdk.Request) string {
+// trusted proxies), or the peer's address without its port. It is only
+// hashed, so it stays bytes.
+func clientIP(r sdk.Request) []byte {
 	if b, err := r.Property("sluice.client_ip"); err == nil && len(b) > 0 {
-		return string(b)
+		return b
 	}
 	b, err := r.Property("source.address")
 	if err != nil {
-		return ""
+		return nil
 	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.IndexByte(s[:i], ':') < 0 {
-		return s[:i] // v4:port
+	if i := bytes.LastIndexByte(b, ':'); i >= 0 && bytes.IndexByte(b[:i], ':') < 0 {
+		return b[:i] // v4:port
 	}
-	if strings.HasPrefix(s, "[") {
-		if i := strings.Index(s, "]:"); i > 0 {
-			return s[1:i] // [v6]:port
+	if len(b) > 0 && b[0] == '[' {
+		if i := bytes.Index(b, []byte("]:")); i > 0 {
+			return b[1:i] // [v6]:port
 		}
 	}
-	return s
+	return b
 }
 
 // refuse answers 429 with Pingap's body, "Plugin limit, exceed limit
@@ -254,12 +261,11 @@ func (p *rate) estimate(c rateCount) float64 {
 }
 
 func (p *rate) OnRequestHeaders(r sdk.Request) sdk.Action {
-	key := p.keyOf(r)
-	if key == "" {
+	id, ok := p.keyID(r)
+	if !ok {
 		return sdk.Continue
 	}
-	h := fnv64(key)
-	bucket := p.buckets[h%nBuckets]
+	bucket := p.buckets[fnv64(id)%nBuckets]
 	nowMS := uint64(sdk.Now().UnixMilli())
 	win := nowMS / p.intervalMS
 	var c rateCount
@@ -270,7 +276,7 @@ func (p *rate) OnRequestHeaders(r sdk.Request) sdk.Action {
 			sdk.Error("limit: reading counters: " + err.Error())
 			return sdk.Continue
 		}
-		p.buf, c = observeRate(p.buf[:0], old, h, win, p.intervalMS)
+		p.buf, c = observeRate(p.buf[:0], old, id, win, p.intervalMS)
 		err = sdk.SetSharedData(bucket, p.buf, cas)
 		if err == nil {
 			stored = true
@@ -311,7 +317,7 @@ type inflight struct {
 	owner       uint32
 	view        ownerView
 	alive       func(uint32) bool
-	held        map[uint32]uint64 // stream id → key hash, for the streams holding a slot
+	held        map[uint32][]byte // stream id → key identity, for the streams holding a slot
 	scratch     []ownerBeat
 }
 
@@ -326,7 +332,7 @@ type ownerView struct {
 func (v *ownerView) isAlive(o uint32) bool { return o > v.maxSeen || v.live[o] }
 
 func newInflight(cm common, registryKey string) (*inflight, error) {
-	p := &inflight{common: cm, registryKey: registryKey, held: map[uint32]uint64{}}
+	p := &inflight{common: cm, registryKey: registryKey, held: map[uint32][]byte{}}
 	p.view.live = map[uint32]bool{}
 	p.alive = p.view.isAlive
 	if err := p.heartbeat(false); err != nil {
@@ -390,12 +396,11 @@ func (p *inflight) Close() {
 }
 
 func (p *inflight) OnRequestHeaders(r sdk.Request) sdk.Action {
-	key := p.keyOf(r)
-	if key == "" {
+	id, ok := p.keyID(r)
+	if !ok {
 		return sdk.Continue
 	}
-	h := fnv64(key)
-	bucket := p.buckets[h%nBuckets]
+	bucket := p.buckets[fnv64(id)%nBuckets]
 	var total int64
 	for range casAttempts {
 		old, cas, err := sdk.GetSharedData(bucket)
@@ -404,14 +409,14 @@ func (p *inflight) OnRequestHeaders(r sdk.Request) sdk.Action {
 			return sdk.Continue
 		}
 		var ok bool
-		p.buf, total, ok = acquireInflight(p.buf[:0], old, h, p.owner, p.alive, p.max)
+		p.buf, total, ok = acquireInflight(p.buf[:0], old, id, p.owner, p.alive, p.max)
 		if !ok {
 			p.refuse(r, float64(total), float64(p.max), 1)
 			return sdk.Pause
 		}
 		err = sdk.SetSharedData(bucket, p.buf, cas)
 		if err == nil {
-			p.held[r.ID()] = h
+			p.held[r.ID()] = append([]byte(nil), id...)
 			return sdk.Continue
 		}
 		if !isCASMismatch(err) {
@@ -426,12 +431,12 @@ func (p *inflight) OnRequestHeaders(r sdk.Request) sdk.Action {
 
 // OnDone releases the stream's slot, however the stream ended.
 func (p *inflight) OnDone(r sdk.Request) {
-	h, ok := p.held[r.ID()]
+	id, ok := p.held[r.ID()]
 	if !ok {
 		return
 	}
 	delete(p.held, r.ID())
-	bucket := p.buckets[h%nBuckets]
+	bucket := p.buckets[fnv64(id)%nBuckets]
 	for range casAttempts {
 		old, cas, err := sdk.GetSharedData(bucket)
 		if err != nil {
@@ -440,7 +445,7 @@ func (p *inflight) OnDone(r sdk.Request) {
 			}
 			return
 		}
-		p.buf = releaseInflight(p.buf[:0], old, h, p.owner, p.alive)
+		p.buf = releaseInflight(p.buf[:0], old, id, p.owner, p.alive)
 		err = sdk.SetSharedData(bucket, p.buf, cas)
 		if err == nil || !isCASMismatch(err) {
 			if err != nil {

@@ -306,15 +306,18 @@ func TestInflight(t *testing.T) {
 // inflightCount sums the stored counts of key, over all owners.
 func inflightCount(t *testing.T, h *sdktest.Host, key string) int {
 	t.Helper()
-	hash := fnv64(key)
-	b, _, _ := h.SharedData("lim/inflight/" + strconv.Itoa(int(hash%nBuckets)))
+	b, _, _ := h.SharedData(inflightBucket(key))
 	n := 0
-	for ; len(b) >= inflightEntry; b = b[inflightEntry:] {
-		if binary.LittleEndian.Uint64(b) == hash {
-			n += int(binary.LittleEndian.Uint32(b[12:]))
+	entries(b, inflightPayload, func(eid, data, _ []byte) {
+		if string(eid) == string(id(key)) {
+			n += int(binary.LittleEndian.Uint32(data[4:]))
 		}
-	}
+	})
 	return n
+}
+
+func inflightBucket(key string) string {
+	return "lim/inflight/" + strconv.Itoa(int(fnv64(id(key))%nBuckets))
 }
 
 func TestInflightSharedAcrossInstances(t *testing.T) {
@@ -344,9 +347,8 @@ func TestInflightDeadOwner(t *testing.T) {
 	// its last heartbeat is 11s old.
 	stale := uint64(t0.Add(-11 * time.Second).UnixMilli())
 	h.SetSharedData("lim/owners", encodeRegistry(7, ownerBeat{1, uint64(t0.UnixMilli())}, ownerBeat{7, stale}))
-	hash := fnv64("10.0.0.1")
-	bucket := "lim/inflight/" + strconv.Itoa(int(hash%nBuckets))
-	h.SetSharedData(bucket, appendInflight(nil, hash, 7, 1))
+	bucket := inflightBucket("10.0.0.1")
+	h.SetSharedData(bucket, appendInflight(nil, id("10.0.0.1"), 7, 1))
 
 	if _, a := send(t, h, "10.0.0.1", false); a != sdk.Pause {
 		t.Fatal("an owner newer than this instance's view was not counted")
@@ -356,9 +358,8 @@ func TestInflightDeadOwner(t *testing.T) {
 	if a != sdk.Continue {
 		t.Fatal("the dead owner's request still counts after a heartbeat")
 	}
-	b := mustShared(t, h, bucket)
-	if len(b) != inflightEntry || binary.LittleEndian.Uint32(b[8:]) == 7 {
-		t.Errorf("bucket %x; want only this instance's entry (the dead owner's dropped)", b)
+	if rows := inflightRows(t, mustShared(t, h, bucket)); len(rows) != 1 || rows["10.0.0.1/1"] != 1 {
+		t.Errorf("bucket %v; want only this instance's entry (the dead owner's dropped)", rows)
 	}
 	r := parseRegistry(mustShared(t, h, "lim/owners"), nil)
 	if r.seq != 7 || len(r.owners) != 1 || r.owners[0].id != 1 {
@@ -367,7 +368,7 @@ func TestInflightDeadOwner(t *testing.T) {
 	s.Complete()
 
 	// A live owner (fresh heartbeat) counts.
-	h.SetSharedData(bucket, appendInflight(nil, hash, 8, 1))
+	h.SetSharedData(bucket, appendInflight(nil, id("10.0.0.1"), 8, 1))
 	h.SetSharedData("lim/owners", encodeRegistry(8, ownerBeat{1, uint64(h.Now().UnixMilli())}, ownerBeat{8, uint64(h.Now().UnixMilli())}))
 	h.Advance(time.Second)
 	if _, a := send(t, h, "10.0.0.1", false); a != sdk.Pause {
@@ -448,5 +449,27 @@ func TestGoodConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// Keys sharing a bucket keep their own counts: a key is identified by its
+// bytes, the hash only picks the bucket.
+func TestSameBucketKeysCountApart(t *testing.T) {
+	first := "user-0"
+	var second string
+	for i := 1; second == ""; i++ {
+		k := "user-" + strconv.Itoa(i)
+		if fnv64(id(k))%nBuckets == fnv64(id(first))%nBuckets {
+			second = k
+		}
+	}
+	h := start(t, `{"max":1,"weight":100,"tag":"header","key":"x-user"}`)
+	for _, tc := range []struct {
+		key  string
+		want sdk.Action
+	}{{first, sdk.Continue}, {second, sdk.Continue}, {first, sdk.Pause}, {second, sdk.Pause}} {
+		if _, a := send(t, h, "10.0.0.1", false, "x-user", tc.key); a != tc.want {
+			t.Fatalf("%s: %v; want %v", tc.key, a, tc.want)
+		}
 	}
 }
