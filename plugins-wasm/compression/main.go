@@ -135,6 +135,9 @@ func (s *stream) OnRequestHeaders(r sdk.Request) sdk.Action {
 // what to do with the body.
 func (s *stream) OnResponseHeaders(r sdk.Request) sdk.Action {
 	h := r.ResponseHeader()
+	// One host call for the whole map: the lookups below are served from
+	// it (the SDK keeps it in step with the changes).
+	h.Len()
 	if r.EndOfStream() || !hasBody(r.Status()) || h.Get("trailer") != "" ||
 		hasToken(h.Get("cache-control"), "no-transform") {
 		return sdk.Continue
@@ -365,18 +368,21 @@ func hasToken(v, token string) bool {
 	return false
 }
 
-// qvalues calls fn for each coding of an Accept-Encoding value with its
-// q-value (1 when absent, 0 when malformed), the token lower-cased.
-func qvalues(ae string, fn func(token string, q float64)) {
-	for ae != "" {
+// codings iterates over the codings of an Accept-Encoding value.
+type codings struct{ rest string }
+
+// next returns the next coding, lower-cased, with its q-value (1 when
+// absent, 0 when malformed); ok is false at the end.
+func (c *codings) next() (token string, q float64, ok bool) {
+	for c.rest != "" {
 		var item string
-		item, ae, _ = strings.Cut(ae, ",")
+		item, c.rest, _ = strings.Cut(c.rest, ",")
 		tok, params, _ := strings.Cut(item, ";")
 		tok = strings.TrimSpace(tok)
 		if tok == "" {
 			continue
 		}
-		q := 1.0
+		q = 1
 		for params != "" {
 			var p string
 			p, params, _ = strings.Cut(params, ";")
@@ -389,8 +395,13 @@ func qvalues(ae string, fn func(token string, q float64)) {
 				q = f
 			}
 		}
-		fn(lowerASCII(tok), q)
+		tok = lowerASCII(tok)
+		if tok == "x-gzip" {
+			tok = "gzip"
+		}
+		return tok, q, true
 	}
+	return "", 0, false
 }
 
 // choose returns the enabled encoding the client prefers: the highest
@@ -402,19 +413,23 @@ func choose(ae string, levels *[4]int) encoding {
 	var q [4]float64
 	var listed [4]bool
 	star := -1.0
-	qvalues(ae, func(tok string, v float64) {
-		switch tok {
-		case "*":
-			star = v
-		case "x-gzip":
-			tok = "gzip"
+	for it := (codings{ae}); ; {
+		tok, v, ok := it.next()
+		if !ok {
+			break
 		}
+		if tok == "*" {
+			star = v
+			continue
+		}
+		// A coding listed twice counts once, at its first place, as in
+		// accepts.
 		for e := zstd; e <= gzip; e++ {
-			if tokens[e] == tok {
+			if tokens[e] == tok && !listed[e] {
 				q[e], listed[e] = v, true
 			}
 		}
-	})
+	}
 	best, bestQ := none, 0.0
 	for e := zstd; e <= gzip; e++ {
 		if levels[e] == 0 {
@@ -436,20 +451,18 @@ func accepts(ae, coding string) bool {
 	if coding == "x-gzip" {
 		coding = "gzip"
 	}
-	q, listed, star := 0.0, false, 0.0
-	qvalues(ae, func(tok string, v float64) {
-		if tok == "x-gzip" {
-			tok = "gzip"
+	star := 0.0
+	for it := (codings{ae}); ; {
+		tok, v, ok := it.next()
+		if !ok {
+			break
 		}
 		switch tok {
 		case coding:
-			q, listed = v, true
+			return v > 0
 		case "*":
 			star = v
 		}
-	})
-	if listed {
-		return q > 0
 	}
 	return star > 0
 }

@@ -138,6 +138,7 @@ func TestChoose(t *testing.T) {
 		{"case and spaces", " GZIP ; Q=1 ", all, gzip},
 		{"malformed q is 0", "br;q=abc, gzip;q=0.1", all, gzip},
 		{"empty", "", all, none},
+		{"listed twice: the first counts", "gzip;q=0, gzip", all, none},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -443,4 +444,17 @@ func TestSessionRefusedPassesThrough(t *testing.T) {
 	if second.WasReset() {
 		t.Error("stream reset")
 	}
+}
+
+func FuzzAcceptEncoding(f *testing.F) {
+	for _, s := range []string{"gzip, br;q=0.5, *;q=0", "zstd;q=1.0;x=y", ",,;q=", "x-gzip;Q=0.001", "gzip;q=0, gzip"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ae string) {
+		levels := [4]int{zstd: 3, gzip: 6}
+		e := choose(ae, &levels)
+		if e != none && (levels[e] == 0 || !accepts(ae, tokens[e])) {
+			t.Fatalf("choose(%q) = %s, which is disabled or not accepted", ae, tokens[e])
+		}
+	})
 }
