@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -410,4 +411,30 @@ func FuzzDecode(f *testing.F) {
 		}
 		c.Shutdown()
 	})
+}
+
+// Sessions of many streams at once, one goroutine each (as VMs run in
+// parallel): run with -race.
+func TestConcurrentSessions(t *testing.T) {
+	c := New(Options{})
+	in := body(50 << 10)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc := encodings[i%len(encodings)]
+			for range 5 {
+				z := stream(t, c, "p", codecabi.ModeEncode, enc, 0, in, 8<<10, 0)
+				if got := stream(t, c, "p", codecabi.ModeDecode, enc, 0, z, 4<<10, 0); !bytes.Equal(got, in) {
+					t.Errorf("%s: round trip differs", enc)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := c.Sessions(); n != 0 {
+		t.Errorf("%d sessions left", n)
+	}
 }

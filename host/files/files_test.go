@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sluice-proxy/sluice/abi/filesabi"
@@ -215,4 +216,30 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("path %q is not valid but was read", p)
 		}
 	})
+}
+
+// Many plugins' calls at once, while the grants change: run with -race.
+func TestConcurrent(t *testing.T) {
+	root := tree(t)
+	f := New()
+	defer f.Close()
+	f.SetGrants(map[string]string{"a": root, "b": root})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			plugin := []string{"a", "b"}[i%2]
+			for range 200 {
+				if b, err := f.Read(plugin, filesabi.AppendRead(nil, 0, 100, "docs/a.txt")); err != nil || string(b) != "0123456789" {
+					t.Errorf("read: %q %v", b, err)
+					return
+				}
+			}
+		}()
+	}
+	for range 50 {
+		f.SetGrants(map[string]string{"a": root, "b": root})
+	}
+	wg.Wait()
 }
