@@ -21,6 +21,8 @@ type jwks struct {
 	upstream, authority, path, scheme string
 	ttl, cooldown                     time.Duration
 
+	changed func() // called when keys arrive
+
 	keys      []*key
 	fetched   time.Time // of the keys; zero: never fetched
 	attempted time.Time // last fetch started
@@ -76,8 +78,7 @@ func (s *jwks) candidates(t *token) []*key {
 // the last fetch has passed. Otherwise the request is decided with the keys
 // there are.
 func (s *jwks) mustWait(now time.Time, t *token) bool {
-	stale := s.fetched.IsZero() || !now.Before(s.fetched.Add(s.ttl))
-	if !stale && len(s.candidates(t)) > 0 {
+	if s.fresh(now) && len(s.candidates(t)) > 0 {
 		return false
 	}
 	if s.fetching {
@@ -91,6 +92,11 @@ func (s *jwks) mustWait(now time.Time, t *token) bool {
 		return false
 	}
 	return true
+}
+
+// fresh reports whether there are keys younger than ttl.
+func (s *jwks) fresh(now time.Time) bool {
+	return !s.fetched.IsZero() && now.Before(s.fetched.Add(s.ttl))
 }
 
 // fetch starts fetching the key set.
@@ -110,19 +116,26 @@ func (s *jwks) fetch() error {
 // receive takes the answer of a fetch and lets the waiting requests go on.
 func (s *jwks) receive(resp sdk.CallResponse) {
 	s.fetching = false
-	from := "jwt: fetching the key set " + s.path + " from upstream " + strconv.Quote(s.upstream)
+	from := "jwt: fetching the key set " + s.path + " from upstream " + strconv.Quote(s.upstream) + ": "
+	then := "; no keys yet"
+	if !s.fetched.IsZero() {
+		then = "; keeping the keys there were"
+	}
 	switch {
 	case resp.Err != nil:
-		sdk.Warn(from + ": " + resp.Err.Error() + "; keeping the keys there were")
+		sdk.Warn(from + resp.Err.Error() + then)
 	case resp.Status != 200:
-		sdk.Warn(from + ": status " + strconv.Itoa(resp.Status) + "; keeping the keys there were")
+		sdk.Warn(from + "status " + strconv.Itoa(resp.Status) + then)
 	default:
 		keys, err := parseJWKS(resp.Body)
 		if err != nil {
-			sdk.Warn(from + ": " + err.Error() + "; keeping the keys there were")
+			sdk.Warn(from + err.Error() + then)
 			break
 		}
 		s.keys, s.fetched = keys, sdk.Now()
+		if s.changed != nil {
+			s.changed()
+		}
 	}
 	waiters := s.waiters
 	s.waiters = nil

@@ -315,5 +315,8 @@ func FuzzParseToken(f *testing.F) {
 			t.Fatalf("parseToken(%q) = %+v; signed part not a prefix", s, tok)
 		}
 		tok.checkClaims(now) // must not panic either
+		if tok.raw != s {
+			t.Fatalf("raw %q; want %q", tok.raw, s)
+		}
 	})
 }

@@ -87,6 +87,8 @@ type jwtPlugin struct {
 
 	delay  time.Duration
 	delays sdk.DelayQueue
+
+	cache verified
 }
 
 func newJWT(cfg []byte) (sdk.Plugin, error) {
@@ -145,6 +147,7 @@ func newJWT(cfg []byte) (sdk.Plugin, error) {
 		p.jwks = &jwks{
 			ttl:      c.Duration("jwks_ttl", time.Hour),
 			cooldown: c.Duration("jwks_cooldown", 10*time.Second),
+			changed:  p.cache.clear,
 		}
 		if msg := p.jwks.parseURL(jwksURL); msg != "" {
 			c.Invalid("jwks_url", msg)
@@ -218,6 +221,10 @@ func (p *jwtPlugin) OnRequestHeaders(r sdk.Request) sdk.Action {
 	if raw == "" {
 		return p.deny(r, bodyMissing, false)
 	}
+	now := sdk.Now()
+	if (p.jwks == nil || p.jwks.fresh(now)) && p.cache.has(raw, unixSeconds(now)) {
+		return sdk.Continue
+	}
 	t, why := parseToken(raw)
 	if why != nil {
 		return p.deny(r, why, true)
@@ -225,7 +232,7 @@ func (p *jwtPlugin) OnRequestHeaders(r sdk.Request) sdk.Action {
 	if !p.accepts(t.alg) {
 		return p.deny(r, bodyInvalid, true)
 	}
-	if p.jwks != nil && p.jwks.mustWait(sdk.Now(), t) {
+	if p.jwks != nil && p.jwks.mustWait(now, t) {
 		p.jwks.waiters = append(p.jwks.waiters, func() {
 			if p.finish(r, t) == sdk.Continue {
 				if err := r.Resume(); err != nil && !errors.Is(err, sdk.ErrStreamGone) {
@@ -293,9 +300,12 @@ func (p *jwtPlugin) finish(r sdk.Request, t *token) sdk.Action {
 	if !ok {
 		return p.deny(r, bodyInvalid, true)
 	}
-	if why := t.checkClaims(sdk.Now()); why != nil {
+	now := sdk.Now()
+	exp, why := t.checkClaims(now)
+	if why != nil {
 		return p.deny(r, why, true)
 	}
+	p.cache.put(t.raw, exp, now)
 	return sdk.Continue
 }
 

@@ -31,6 +31,7 @@ var (
 // token is a JWS in compact serialization (RFC 7515 §7.1), split and with
 // its header read; the payload is read only once the signature holds.
 type token struct {
+	raw     string
 	alg     *alg
 	kid     string
 	signed  string // header.payload, what the signature covers
@@ -76,7 +77,7 @@ func parseToken(s string) (*token, []byte) {
 	if err != nil {
 		return nil, bodyFormat
 	}
-	return &token{alg: a, kid: str(&hdr, "kid"), signed: s[:len(h)+1+len(payload)], payload: payload, sig: sb}, nil
+	return &token{raw: s, alg: a, kid: str(&hdr, "kid"), signed: s[:len(h)+1+len(payload)], payload: payload, sig: sb}, nil
 }
 
 // verifyHMAC checks an HS256/384/512 signature, in constant time.
@@ -119,38 +120,41 @@ func (t *token) verifyKey(k *key) bool {
 
 // checkClaims reads the payload of a token whose signature holds and
 // checks its time claims against now: "exp" (RFC 7519 §4.1.4: refused from
-// that second on) and "nbf" (§4.1.5: refused before it). It returns nil or
-// the body saying why not.
-func (t *token) checkClaims(now time.Time) []byte {
+// that second on) and "nbf" (§4.1.5: refused before it). It returns the
+// expiry (+Inf without "exp") and nil, or the body saying why the token is
+// refused.
+func (t *token) checkClaims(now time.Time) (exp float64, why []byte) {
 	pb, err := base64.RawURLEncoding.DecodeString(t.payload)
 	if err != nil {
-		return bodyFormat
+		return 0, bodyFormat
 	}
 	claims, err := parseJSON(pb)
 	if err != nil || claims.Kind != jsonObject {
-		return bodyFormat
+		return 0, bodyFormat
 	}
-	sec := float64(now.UnixNano()) / 1e9
+	sec := unixSeconds(now)
+	exp = math.Inf(1)
 	if v, ok := claims.Get("exp"); ok {
-		exp, ok := number(v)
-		if !ok {
-			return bodyInvalid
+		if exp, ok = number(v); !ok {
+			return 0, bodyInvalid
 		}
 		if sec >= exp {
-			return bodyExpired
+			return 0, bodyExpired
 		}
 	}
 	if v, ok := claims.Get("nbf"); ok {
 		nbf, ok := number(v)
 		if !ok {
-			return bodyInvalid
+			return 0, bodyInvalid
 		}
 		if sec < nbf {
-			return bodyNotYet
+			return 0, bodyNotYet
 		}
 	}
-	return nil
+	return exp, nil
 }
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // number reads a NumericDate: a JSON number of seconds.
 func number(v *jsonValue) (float64, bool) {
