@@ -18,8 +18,9 @@
 //
 // FS maps a plugin name (its [plugins.NAME]) to the one root directory it
 // may read. The guest never names the root, only paths under it. The app
-// sets the grants from the config (Grants) before it loads the plugins of
-// a generation, so that a plugin checks its root while it is configured.
+// adds the new config's grants (AddGrants(Grants(cfg))) before it loads the
+// plugins of a generation, so that a plugin checks its root while it is
+// configured, and sets them (SetGrants) once the load succeeded or failed.
 //
 // # Streaming
 //

@@ -55,6 +55,25 @@ func (f *FS) SetGrants(g map[string]string) {
 	f.mu.Unlock()
 }
 
+// AddGrants adds grants to the current ones (a plugin named in both gets
+// its new root). A reload calls it before it loads the new generation's
+// plugins, so that they can check their roots while the old generation
+// keeps serving from its own; then SetGrants with the new config's grants
+// once the new generation is in, or with the old config's if the load
+// failed.
+func (f *FS) AddGrants(g map[string]string) {
+	f.mu.Lock()
+	m := make(map[string]string, len(f.grants)+len(g))
+	for k, v := range f.grants {
+		m[k] = v
+	}
+	for k, v := range g {
+		m[k] = filepath.Clean(v)
+	}
+	f.grants = m
+	f.mu.Unlock()
+}
+
 // Close closes the cached roots.
 func (f *FS) Close() error {
 	f.mu.Lock()

@@ -110,6 +110,24 @@ func TestGrantsAreEnforced(t *testing.T) {
 	}
 }
 
+// A reload adds the new grants while the old generation still serves.
+func TestAddGrants(t *testing.T) {
+	root := tree(t)
+	f := New()
+	defer f.Close()
+	f.SetGrants(map[string]string{"old": root})
+	f.AddGrants(map[string]string{"new": filepath.Join(root, "docs")})
+	for _, tc := range []struct{ plugin, path string }{{"old", "index.html"}, {"new", "a.txt"}} {
+		if _, err := f.Stat(tc.plugin, []byte(tc.path)); err != nil {
+			t.Errorf("%s after AddGrants: %v", tc.plugin, err)
+		}
+	}
+	f.SetGrants(map[string]string{"new": filepath.Join(root, "docs")})
+	if _, err := f.Stat("old", []byte("index.html")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("old plugin after the swap: %v; want ErrNotExist", err)
+	}
+}
+
 func TestRead(t *testing.T) {
 	f := newFS(t)
 	tests := []struct {
