@@ -46,12 +46,11 @@ func main() {}
 func init() { sdk.Register(newCORS) }
 
 type plugin struct {
-	path        *regexp.Regexp
-	origin      string // the literal Allow-Origin
-	mirror      string // request header to mirror, "" for a literal origin
-	preflight   [][2]string
-	response    [][2]string
-	credentials bool
+	path      *regexp.Regexp
+	origin    string // the literal Allow-Origin
+	mirror    string // request header to mirror, "" for a literal origin
+	preflight [][2]string
+	response  [][2]string
 	// origins holds, from request to response, the Allow-Origin of the
 	// streams that get CORS headers on their response.
 	origins map[uint32]string
@@ -97,7 +96,7 @@ func newCORS(cfg []byte) (sdk.Plugin, error) {
 	} else if s := int64(maxAge / time.Second); s > 0 {
 		p.preflight = append(p.preflight, [2]string{"access-control-max-age", strconv.FormatInt(s, 10)})
 	}
-	if p.credentials = c.Bool("allow_credentials", false); p.credentials {
+	if c.Bool("allow_credentials", false) {
 		p.response = append(p.response, [2]string{"access-control-allow-credentials", "true"})
 	}
 	if h := value(c, "expose_headers", c.String("expose_headers", "")); h != "" {
