@@ -19,7 +19,10 @@ type Options struct {
 	// MiB for br and zstd). Default 4096.
 	MaxSessions int
 	// IdleTimeout is how long a session may go unused before it is
-	// reaped. Default 2 minutes.
+	// reaped. It must outlast the quiet spells of a compressed event
+	// stream (a reaped session ends it); sessions are left behind only
+	// by VMs that trapped mid-body, rare enough to keep for a while.
+	// Default 1 hour.
 	IdleTimeout time.Duration
 	// Now is the clock (tests set it). Default time.Now.
 	Now func() time.Time
@@ -59,7 +62,7 @@ func New(o Options) *Codec {
 		o.MaxSessions = 4096
 	}
 	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 2 * time.Minute
+		o.IdleTimeout = time.Hour
 	}
 	if o.Now == nil {
 		o.Now = time.Now
