@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +177,17 @@ func TestBasicAuthValidAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("valid allocates %v times per request; want 0", n)
+	}
+}
+
+// A request that passes costs one crossing of the Wasm boundary: reading
+// the Authorization header.
+func TestBasicAuthHostCalls(t *testing.T) {
+	h := sdktest.Start(t, config)
+	s := h.NewStream()
+	h.ResetHostCalls()
+	s.SendRequestHeaders(sdktest.Get("/", "authorization", "Basic "+alice), true)
+	if got, want := h.HostCalls(), map[string]int{"proxy_get_header_map_value": 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("host calls %v; want %v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,5 +144,34 @@ func TestDigestMatchesAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("digestMatches allocates %v times; want 0", n)
+	}
+}
+
+// A signed request costs two crossings of the Wasm boundary (the path and
+// the clock), three with an ip_list (the client address).
+func TestCombinedAuthHostCalls(t *testing.T) {
+	ts := now.Unix()
+	tests := []struct {
+		name, path string
+		want       map[string]int
+	}{
+		{name: "no ip_list", path: query("shop", ts, digest("s3cr3t", ts)),
+			want: map[string]int{"proxy_get_header_map_value": 1, "proxy_get_current_time_nanoseconds": 1}},
+		{name: "ip_list", path: query("office", ts, digest("0ff1ce", ts)),
+			want: map[string]int{"proxy_get_header_map_value": 1, "proxy_get_current_time_nanoseconds": 1, "proxy_get_property": 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := sdktest.Start(t, config, sdktest.WithNow(now))
+			s := h.NewStream()
+			s.SetProperty("sluice.client_ip", []byte("10.0.0.7"))
+			h.ResetHostCalls()
+			if a := s.SendRequestHeaders(sdktest.Get(tc.path), true); a != sdk.Continue {
+				t.Fatalf("refused: %+v", s.LocalResponse())
+			}
+			if got := h.HostCalls(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("host calls %v; want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -163,6 +163,7 @@ func forwarded(name string) bool {
 
 func (p *forwardAuth) OnRequestHeaders(r sdk.Request) sdk.Action {
 	h := r.Header()
+	h.Len() // fetch the whole map in one host call; what follows reads it
 	method, path, authority, scheme := h.Get(":method"), h.Get(":path"), h.Get(":authority"), h.Get(":scheme")
 	sub := make([][2]string, 0, 16)
 	sub = append(sub,

@@ -205,3 +205,17 @@ func TestForwardAuthBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// The subrequest costs three crossings of the Wasm boundary: the request
+// headers (one read of the whole map), the client address, the call.
+func TestForwardAuthHostCalls(t *testing.T) {
+	h := sdktest.Start(t, `{"auth_url":"http://auth/verify"}`)
+	s := h.NewStream()
+	s.SetProperty("sluice.client_ip", []byte("203.0.113.9"))
+	h.ResetHostCalls()
+	s.SendRequestHeaders(sdktest.Get("/", "cookie", "a=1"), true)
+	want := map[string]int{"proxy_get_header_map_pairs": 1, "proxy_get_property": 1, "proxy_http_call": 1}
+	if got := h.HostCalls(); !reflect.DeepEqual(got, want) {
+		t.Errorf("host calls %v; want %v", got, want)
+	}
+}

@@ -44,6 +44,19 @@
 // "... is not yet valid" (before "nbf"). With jwks_url, a request that
 // arrives before any key set could be fetched gets 503.
 //
+// Each VM fetches the key set when the plugin is configured (so an unknown
+// upstream fails the configuration at load), when a request finds its keys
+// older than jwks_ttl, and when a token names a kid it does not have (a key
+// rotation), at most once per jwks_cooldown. Requests that need the fetch
+// wait for it, paused; a failed fetch keeps the keys there were, with a
+// warning. RSA and EC keys with "use" "sig" (or none) are taken; others are
+// skipped.
+//
+// A token that passed is remembered (per VM, up to 1024 tokens) until its
+// "exp" and for at most 5 minutes, so that a client's next requests with it
+// skip the signature check; with jwks_url every fetch of the key set
+// forgets them.
+//
 // The algorithm is never taken from the token alone: a token whose "alg"
 // is not the configured one (or, with jwks_url, does not fit the key) is
 // refused, so that a public key cannot be used as an HMAC secret. HMAC
@@ -210,14 +223,13 @@ func btoi(b bool) int {
 }
 
 func (p *jwtPlugin) OnRequestHeaders(r sdk.Request) sdk.Action {
-	path := r.Path()
 	if p.authPath != "" {
-		if u, _, _ := strings.Cut(path, "?"); u == p.authPath {
+		if u, _, _ := strings.Cut(r.Path(), "?"); u == p.authPath {
 			p.minting[r.ID()] = false
 			return sdk.Continue
 		}
 	}
-	raw := p.token(r, path)
+	raw := p.token(r)
 	if raw == "" {
 		return p.deny(r, bodyMissing, false)
 	}
@@ -234,7 +246,7 @@ func (p *jwtPlugin) OnRequestHeaders(r sdk.Request) sdk.Action {
 	}
 	if p.jwks != nil && p.jwks.mustWait(now, t) {
 		p.jwks.waiters = append(p.jwks.waiters, func() {
-			if p.finish(r, t) == sdk.Continue {
+			if p.finish(r, t, sdk.Now()) == sdk.Continue {
 				if err := r.Resume(); err != nil && !errors.Is(err, sdk.ErrStreamGone) {
 					sdk.Error("jwt: " + err.Error())
 				}
@@ -242,12 +254,12 @@ func (p *jwtPlugin) OnRequestHeaders(r sdk.Request) sdk.Action {
 		})
 		return sdk.Pause
 	}
-	return p.finish(r, t)
+	return p.finish(r, t, now)
 }
 
 // token returns the raw token of the request, from the first of header,
 // cookie and query that has one.
-func (p *jwtPlugin) token(r sdk.Request, path string) string {
+func (p *jwtPlugin) token(r sdk.Request) string {
 	if p.header != "" {
 		if v := bearer(r.Header().Get(p.header)); v != "" {
 			return v
@@ -259,7 +271,7 @@ func (p *jwtPlugin) token(r sdk.Request, path string) string {
 		}
 	}
 	if p.query != "" {
-		if v, _ := sdk.QueryParam(path, p.query); v != "" {
+		if v, _ := sdk.QueryParam(r.Path(), p.query); v != "" {
 			return v
 		}
 	}
@@ -276,9 +288,9 @@ func (p *jwtPlugin) accepts(a *alg) bool {
 	return a.kind != 'H'
 }
 
-// finish verifies t's signature and claims and lets the request go on
-// (Continue) or refuses it.
-func (p *jwtPlugin) finish(r sdk.Request, t *token) sdk.Action {
+// finish verifies t's signature and its claims at now, and lets the
+// request go on (Continue) or refuses it.
+func (p *jwtPlugin) finish(r sdk.Request, t *token, now time.Time) sdk.Action {
 	ok := false
 	switch {
 	case p.secret != nil:
@@ -300,7 +312,6 @@ func (p *jwtPlugin) finish(r sdk.Request, t *token) sdk.Action {
 	if !ok {
 		return p.deny(r, bodyInvalid, true)
 	}
-	now := sdk.Now()
 	exp, why := t.checkClaims(now)
 	if why != nil {
 		return p.deny(r, why, true)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +125,26 @@ func TestKeyAuthBadConfig(t *testing.T) {
 			err := sdktest.New(t).Configure(tc.config)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Configure(%s) = %v; want %q", tc.config, err, tc.want)
+			}
+		})
+	}
+}
+
+// A request that passes costs one crossing of the Wasm boundary: reading
+// the key's header, or the path.
+func TestKeyAuthHostCalls(t *testing.T) {
+	tests := []struct{ name, config, path, header string }{
+		{name: "header", config: headerConfig, path: "/", header: "k-123"},
+		{name: "query", config: queryConfig, path: "/?api_key=k-123"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := sdktest.Start(t, tc.config)
+			s := h.NewStream()
+			h.ResetHostCalls()
+			s.SendRequestHeaders(sdktest.Get(tc.path, "x-api-key", tc.header), true)
+			if got, want := h.HostCalls(), map[string]int{"proxy_get_header_map_value": 1}; !reflect.DeepEqual(got, want) {
+				t.Errorf("host calls %v; want %v", got, want)
 			}
 		})
 	}
