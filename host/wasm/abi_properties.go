@@ -41,6 +41,8 @@ var streamAttributes = func() map[string]string {
 		"xds.node", "xds.cluster_name", "xds.cluster_metadata", "xds.listener_direction",
 		"xds.listener_metadata", "xds.route_name", "xds.route_metadata", "xds.virtual_host_name",
 		"xds.virtual_host_metadata", "xds.upstream_host_metadata", "xds.filter_chain_name",
+		// sluice's own, read on hot paths (limit, ip_restriction).
+		"sluice.client_ip", "sluice.server", "sluice.request_id",
 	}
 	m := make(map[string]string, len(names)+len(legacyAttributes))
 	for _, n := range names {
