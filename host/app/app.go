@@ -15,7 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-proxy/sluice/host/codec"
 	"github.com/sluice-proxy/sluice/host/config"
+	"github.com/sluice-proxy/sluice/host/files"
 	"github.com/sluice-proxy/sluice/host/proxy"
 	"github.com/sluice-proxy/sluice/host/server"
 	"github.com/sluice-proxy/sluice/host/tlsx"
@@ -64,6 +66,10 @@ type App struct {
 	rtOptions wasm.Options
 	// obs is the access logs, metrics and tracing (host/app/observe.go).
 	obs *observability
+	// codec and files are host primitives plugins reach through foreign
+	// functions: streaming compression, and files under granted roots.
+	codec *codec.Codec
+	files *files.FS
 }
 
 // generation is everything built from one config.
@@ -116,6 +122,8 @@ func New(o Options) *App {
 		handlers: map[string]http.Handler{},
 	}
 	a.obs = newObservability(log, a.upstreamStates)
+	a.codec = codec.New(codec.Options{})
+	a.files = files.New()
 	return a
 }
 
@@ -166,8 +174,12 @@ func (a *App) install(ctx context.Context, cfg *config.Config) error {
 	if a.closed {
 		return errors.New("shutting down")
 	}
+	// Plugins of the new generation may read their roots while they are
+	// configured; the old generation's stay readable until the swap.
+	a.files.AddGrants(files.Grants(cfg))
 	g, err := a.build(ctx, cfg)
 	if err != nil {
+		a.restoreGrants()
 		return err
 	}
 
@@ -196,8 +208,10 @@ func (a *App) install(ctx context.Context, cfg *config.Config) error {
 			delete(a.handlers, name)
 		}
 		g.release()
+		a.restoreGrants()
 		return err
 	}
+	a.files.SetGrants(files.Grants(cfg))
 	for _, w := range g.certs.Warnings() {
 		a.log.Warn("certificates", "warning", w)
 	}
@@ -217,6 +231,16 @@ func (a *App) install(ctx context.Context, cfg *config.Config) error {
 		old.pgen.Retire()
 	}
 	return nil
+}
+
+// restoreGrants puts back the file grants of the running config after a
+// failed install.
+func (a *App) restoreGrants() {
+	if a.cur != nil {
+		a.files.SetGrants(files.Grants(a.cur.cfg))
+	} else {
+		a.files.SetGrants(nil)
+	}
 }
 
 // build compiles cfg into a generation without touching the running one.
@@ -366,6 +390,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.rt != nil {
 		a.rt.Close(context.Background())
 	}
+	a.codec.Shutdown()
+	a.files.Close()
 	return err
 }
 

@@ -29,10 +29,22 @@ func (a *App) runtimeOptions(cfg *config.Config) wasm.Options {
 		Version:     Version,
 	}
 	o.CacheDir = cacheDir(cfg)
+	o.ForeignFunctions = a.foreignFunctions()
 	if b.WasmMemoryLimit > 0 {
 		o.MemoryLimitPages = uint32((int64(b.WasmMemoryLimit) + 65535) / 65536)
 	}
 	return o
+}
+
+// foreignFunctions are the host primitives plugins may call, by name.
+func (a *App) foreignFunctions() map[string]wasm.ForeignFunc {
+	ff := map[string]wasm.ForeignFunc{}
+	for _, fns := range []map[string]func(string, []byte) ([]byte, error){a.codec.Functions(), a.files.Functions()} {
+		for n, f := range fns {
+			ff[n] = wasm.ErrorFunc(f)
+		}
+	}
+	return ff
 }
 
 // loadPlugins loads the config's plugins into g. The runtime is made on

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/host/config"
+	"github.com/sluice-proxy/sluice/host/files"
 )
 
 // Run starts sluice and keeps it running until ctx ends, then shuts down
@@ -70,6 +71,7 @@ func Validate(ctx context.Context, o Options) (warnings []string, err error) {
 	}
 	a := New(o)
 	defer a.ups.Close()
+	a.files.AddGrants(files.Grants(cfg))
 	g, err := a.build(ctx, cfg)
 	if err != nil {
 		return warnings, err

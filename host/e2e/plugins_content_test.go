@@ -226,6 +226,7 @@ func contentRoot(t *testing.T) string {
 		"dl/readme.txt":    "read me",
 		"dl/report.csv":    "a,b\n",
 		"gzfiles/big.json": string(contentJSON()),
+		"gzfiles/huge.txt": strings.Repeat("0123456789abcdef", 2<<20/16),
 		"../secret.txt":    "TOP SECRET",
 	} {
 		p := filepath.Join(root, name)
@@ -452,6 +453,12 @@ func TestContentDirectory(t *testing.T) {
 	resp, b = e.do(t, "GET", "/gzfiles/big.json", "Accept-Encoding", "gzip")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(decodeBody(t, "gzip", b), contentJSON()) {
 		t.Errorf("compressed static file: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(b))
+	}
+	// Regression: a local response over the plugins' 1 MiB buffer limit
+	// passing a plugin with a body handler came out empty.
+	resp, b = e.do(t, "GET", "/gzfiles/huge.txt", "Accept-Encoding", "gzip")
+	if want := strings.Repeat("0123456789abcdef", 2<<20/16); resp.StatusCode != 200 || string(decodeBody(t, "gzip", b)) != want {
+		t.Errorf("2 MiB static file through compression: %d, %d bytes compressed", resp.StatusCode, len(b))
 	}
 }
 

@@ -510,7 +510,14 @@ func (f *Filter) finish(ctx context.Context, r Result) Result {
 	}
 	if !eos {
 		out, br := f.responseBody(ctx, from, lr.Body, true)
-		if br.Outcome != Continue && br.Outcome != Respond {
+		switch br.Outcome {
+		case Continue:
+		case Respond:
+			// A plugin answered again while a local response crossed it
+			// (Envoy ignores the second answer and the body is lost): the
+			// stream cannot be answered consistently.
+			return Result{Outcome: Fail, Plugin: br.Plugin, Err: errors.New("plugin answered while a local response passed through it")}
+		default:
 			return br
 		}
 		lr.Body = out
@@ -610,7 +617,10 @@ func (f *Filter) body(ctx context.Context, e *entry, i, dir int, data []byte, eo
 		st.held[dir] = nil
 		return buf, true, Result{}
 	}
-	if len(buf) > f.rt.opts.BodyLimit {
+	if len(st.held[dir]) > 0 && len(buf) > f.rt.opts.BodyLimit {
+		// The limit is on what a plugin makes the host hold (it paused on
+		// earlier chunks), not on one chunk passing through: a local
+		// response's whole body is one chunk.
 		st.held[dir] = nil
 		status := 413
 		if dir == dirResponse {
