@@ -222,14 +222,24 @@ func (s CacheStore) Release(token uint64) (CacheWake, error) {
 	return decodeWake(res)
 }
 
-// Purge removes every variant of the name's key, or with namespace every
-// entry of the name's namespace, and returns how many entries went.
-func (s CacheStore) Purge(name []byte, namespace bool) (uint64, error) {
-	a := cacheabi.PurgeArgs{Store: s.handle, Scope: cacheabi.PurgeKey, Name: name}
-	if namespace {
-		a.Scope = cacheabi.PurgeNamespace
-	}
-	cacheArgs = a.Append(cacheArgs[:0])
+// CachePurge says what a purge removes.
+type CachePurge = cacheabi.PurgeScope
+
+// Purge scopes.
+const (
+	// CachePurgeKey removes every variant of the name's key.
+	CachePurgeKey = cacheabi.PurgeKey
+	// CachePurgeKeyPrefix removes every key of the name's namespace that
+	// starts with the name's key.
+	CachePurgeKeyPrefix = cacheabi.PurgeKeyPrefix
+	// CachePurgeNamespace removes every entry of the name's namespace.
+	CachePurgeNamespace = cacheabi.PurgeNamespace
+)
+
+// Purge removes the entries scope selects by name, and returns how many
+// went.
+func (s CacheStore) Purge(name []byte, scope CachePurge) (uint64, error) {
+	cacheArgs = (&cacheabi.PurgeArgs{Store: s.handle, Scope: scope, Name: name}).Append(cacheArgs[:0])
 	res, st := hostcall.CallForeignFunction(cacheabi.FuncPurge, cacheArgs)
 	if st != abi.StatusOK {
 		return 0, statusErr("cache purge", st)

@@ -74,13 +74,22 @@ func TestCacheStore(t *testing.T) {
 		t.Errorf("%d writes open; want 0", cs.Writes())
 	}
 
-	n, err := s.Purge(sdk.CacheName(nil, "ns", "k", ""), false)
+	n, err := s.Purge(sdk.CacheName(nil, "ns", "k", ""), sdk.CachePurgeKey)
 	if err != nil || n != 2 {
 		t.Errorf("purge of the key = %d, %v; want its 2 variants", n, err)
 	}
+	for _, k := range []string{"a/1", "a/2", "b/1"} {
+		s.Put(sdk.CacheName(nil, "ns", k, ""), 0, times, 0, nil, nil)
+	}
+	if n, err := s.Purge(sdk.CacheName(nil, "ns", "a/", ""), sdk.CachePurgeKeyPrefix); err != nil || n != 2 {
+		t.Errorf("purge of the prefix a/ = %d, %v; want 2", n, err)
+	}
+	if n, err := s.Purge(sdk.CacheName(nil, "ns", "", ""), sdk.CachePurgeNamespace); err != nil || n != 1 {
+		t.Errorf("purge of the namespace = %d, %v; want 1", n, err)
+	}
 	st, err := s.Stats()
 	check(t, "stats", err)
-	if st.Writes != 2 || st.Purged != 2 || st.Entries != 0 || st.Waits != 1 {
+	if st.Writes != 5 || st.Purged != 5 || st.Entries != 0 || st.Waits != 1 {
 		t.Errorf("stats = %+v", st)
 	}
 }

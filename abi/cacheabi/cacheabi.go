@@ -83,6 +83,9 @@ const (
 	PurgeKey PurgeScope = 1
 	// PurgeNamespace removes every entry of the name's namespace.
 	PurgeNamespace PurgeScope = 2
+	// PurgeKeyPrefix removes every entry of the name's namespace whose
+	// key starts with the name's key (all their variants).
+	PurgeKeyPrefix PurgeScope = 3
 )
 
 // ErrMalformed is returned by the Decode functions for arguments or
@@ -459,7 +462,7 @@ func (a *PurgeArgs) Decode(b []byte) error {
 	a.Store = r.u32()
 	a.Scope = PurgeScope(r.u8())
 	a.Name = r.str()
-	if len(r.b) != 0 || a.Scope != PurgeKey && a.Scope != PurgeNamespace {
+	if len(r.b) != 0 || a.Scope < PurgeKey || a.Scope > PurgeKeyPrefix {
 		r.bad = true
 	}
 	return r.err()

@@ -121,9 +121,11 @@
 // # Purge (FuncPurge)
 //
 //	args:   [0:4]  store handle
-//	        [4]    PurgeScope
-//	        [5:]   the entry name (a string); with PurgeNamespace only its
-//	               namespace counts (the key may be empty)
+//	        [4]    PurgeScope: PurgeKey (the name's key, every variant),
+//	               PurgeKeyPrefix (every key of the namespace that starts
+//	               with the name's key) or PurgeNamespace
+//	        [5:]   the entry name (a string); its variant does not count,
+//	               nor its key with PurgeNamespace
 //	result: [0:8]  entries removed (u64)
 //
 // # Stats (FuncStats)

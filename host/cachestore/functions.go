@@ -119,16 +119,11 @@ func (r *Registry) fnPurge(_ string, args []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var prefix cacheabi.Name
-	if a.Scope == cacheabi.PurgeNamespace {
-		prefix, err = a.Name.NamespacePrefix()
-	} else {
-		prefix, err = a.Name.Prefix()
-	}
+	m, err := newPurgeMatch(a.Scope, a.Name)
 	if err != nil {
 		return nil, ErrMalformed
 	}
-	return cacheabi.AppendCount(nil, s.purge(prefix)), nil
+	return cacheabi.AppendCount(nil, s.purge(m)), nil
 }
 
 func (r *Registry) fnStats(_ string, args []byte) ([]byte, error) {

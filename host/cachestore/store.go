@@ -57,8 +57,8 @@ type Store struct {
 }
 
 type scanPurge struct {
-	prefix string
-	at     int64
+	match purgeMatch
+	at    int64
 }
 
 // entry is one stored response. Times are unix milliseconds.
@@ -382,20 +382,69 @@ func (s *Store) install(w *write) (cacheabi.Wake, error) {
 
 // --- purges ---
 
-// purge removes the entries whose names start with prefix and returns
-// how many.
-func (s *Store) purge(prefix []byte) uint64 {
+// purgeMatch selects the entries a purge removes: names starting with
+// prefix and, with keyPrefix set, whose key starts with keyPrefix.
+type purgeMatch struct {
+	prefix    string
+	keyPrefix []byte
+	byKey     bool
+}
+
+// newPurgeMatch returns the selection of a purge of name in scope.
+func newPurgeMatch(scope cacheabi.PurgeScope, name cacheabi.Name) (purgeMatch, error) {
+	switch scope {
+	case cacheabi.PurgeKey:
+		p, err := name.Prefix()
+		return purgeMatch{prefix: string(p)}, err
+	case cacheabi.PurgeNamespace, cacheabi.PurgeKeyPrefix:
+		p, err := name.NamespacePrefix()
+		if err != nil {
+			return purgeMatch{}, err
+		}
+		m := purgeMatch{prefix: string(p)}
+		if scope == cacheabi.PurgeKeyPrefix {
+			_, key, _, _ := name.Split()
+			m.byKey, m.keyPrefix = true, key
+		}
+		return m, nil
+	}
+	return purgeMatch{}, ErrMalformed
+}
+
+func (m *purgeMatch) matches(name string) bool {
+	if len(name) < len(m.prefix) || name[:len(m.prefix)] != m.prefix {
+		return false
+	}
+	if !m.byKey {
+		return true
+	}
+	// The key follows the namespace: its length, then its bytes.
+	rest := name[len(m.prefix):]
+	if len(rest) < 4 {
+		return false
+	}
+	kl := uint64(rest[0]) | uint64(rest[1])<<8 | uint64(rest[2])<<16 | uint64(rest[3])<<24
+	key := rest[4:]
+	if kl > uint64(len(key)) {
+		return false
+	}
+	key = key[:kl]
+	return len(key) >= len(m.keyPrefix) && key[:len(m.keyPrefix)] == string(m.keyPrefix)
+}
+
+// purge removes the entries m selects and returns how many.
+func (s *Store) purge(m purgeMatch) uint64 {
 	now := s.nowMS()
 	var n uint64
 	s.mu.Lock()
 	for name, e := range s.entries {
-		if len(name) >= len(prefix) && name[:len(prefix)] == string(prefix) {
+		if m.matches(name) {
 			s.removeLocked(e, true)
 			n++
 		}
 	}
 	if s.scanning {
-		s.scanPurges = append(s.scanPurges, scanPurge{prefix: string(prefix), at: now})
+		s.scanPurges = append(s.scanPurges, scanPurge{match: m, at: now})
 	}
 	s.mu.Unlock()
 	s.purged.Add(n)
@@ -405,8 +454,8 @@ func (s *Store) purge(prefix []byte) uint64 {
 // purgedByScan reports whether a scanned entry was purged after the scan
 // began (store locked).
 func (s *Store) purgedByScan(e *entry) bool {
-	for _, p := range s.scanPurges {
-		if e.stored <= p.at && len(e.name) >= len(p.prefix) && e.name[:len(p.prefix)] == p.prefix {
+	for i := range s.scanPurges {
+		if p := &s.scanPurges[i]; e.stored <= p.at && p.match.matches(e.name) {
 			return true
 		}
 	}

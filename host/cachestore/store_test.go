@@ -311,6 +311,25 @@ func TestPurge(t *testing.T) {
 	if st := c.stats(s); st.Purged != 4 || st.Entries != 2 {
 		t.Errorf("stats = %+v; want 4 purged, 2 left", st)
 	}
+
+	// By key prefix: every key of the namespace under a path.
+	for _, n := range []cacheabi.Name{
+		name("web", "h/a/1", ""), name("web", "h/a/2", "gzip"), name("web", "h/a", ""),
+		name("web", "h/b/1", ""), name("web2", "h/a/1", ""),
+	} {
+		c.put(s, 0, n, "", "b", time.Hour, 0, 0)
+	}
+	if got := c.purge(s, cacheabi.PurgeKeyPrefix, name("web", "h/a/", "")); got != 2 {
+		t.Errorf("purge of the prefix h/a/ removed %d; want 2", got)
+	}
+	for k, want := range map[string]cacheabi.Kind{"h/a": cacheabi.KindHit, "h/b/1": cacheabi.KindHit, "h/a/1": cacheabi.KindMiss} {
+		if got := c.lookup(s, 0, 0, name("web", k, "")); got.Kind != want {
+			t.Errorf("%s after the prefix purge: %v; want %v", k, got.Kind, want)
+		}
+	}
+	if got := c.lookup(s, 0, 0, name("web2", "h/a/1", "")); got.Kind != cacheabi.KindHit {
+		t.Errorf("the prefix purge reached another namespace")
+	}
 }
 
 func TestOpen(t *testing.T) {

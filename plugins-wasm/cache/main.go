@@ -56,8 +56,9 @@
 // a single byte Range 206 (or 416).
 //
 // PURGE /path removes every variant of the key (the request's Host and
-// headers count, as for GET), PURGE /* the whole namespace: 204, with
-// x-cache-purged: N; 403 for clients not in purge_ip_list.
+// headers count, as for GET), PURGE /path/* every key of the Host under
+// /path/, PURGE /* the whole namespace: 204, with x-cache-purged: N; 403 for
+// clients not in purge_ip_list.
 //
 // The access log and metrics get {:cache_status}, {:cache_lookup_time} and
 // {:cache_lock_time} (milliseconds).
@@ -227,20 +228,14 @@ func (p *plugin) NewStream(r sdk.Request) any { return &stream{p: p, r: r} }
 // keyOf returns the cache key of a request: Host, path and query, then
 // the values of the configured headers.
 func (p *plugin) keyOf(h sdk.Header, path string) string {
-	host := h.Get(":authority")
+	host := p.hostOf(h)
 	n := len(host) + len(path) + 1
 	for _, name := range p.headers {
 		n += 1 + len(h.Get(name))
 	}
 	var b strings.Builder
 	b.Grow(n)
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b.WriteByte(c)
-	}
+	b.WriteString(host)
 	b.WriteString(path)
 	for _, name := range p.headers {
 		// A NUL cannot be in a header value: the fields cannot run into
@@ -254,6 +249,17 @@ func (p *plugin) keyOf(h sdk.Header, path string) string {
 		}
 	}
 	return b.String()
+}
+
+// hostOf returns the request's Host, lower-cased.
+func (p *plugin) hostOf(h sdk.Header) string {
+	host := h.Get(":authority")
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(host)
+		}
+	}
+	return host
 }
 
 // --- waiting ---
@@ -398,11 +404,17 @@ func (p *plugin) purge(r sdk.Request) sdk.Action {
 	path := h.Get(":path")
 	var n uint64
 	var err error
-	if path == "/*" {
-		n, err = p.store.Purge(sdk.CacheName(nil, p.namespace, "", ""), true)
-	} else {
+	switch {
+	case path == "/*":
+		n, err = p.store.Purge(sdk.CacheName(nil, p.namespace, "", ""), sdk.CachePurgeNamespace)
+	case strings.HasSuffix(path, "*"):
+		// Every key of this host under the path (any query, any headers).
+		prefix := p.hostOf(h) + path[:len(path)-1]
+		n, err = p.store.Purge(sdk.CacheName(nil, p.namespace, prefix, ""), sdk.CachePurgeKeyPrefix)
+		clear(p.uncacheable)
+	default:
 		key := p.keyOf(h, path)
-		n, err = p.store.Purge(sdk.CacheName(nil, p.namespace, key, ""), false)
+		n, err = p.store.Purge(sdk.CacheName(nil, p.namespace, key, ""), sdk.CachePurgeKey)
 		p.unpredict(key)
 	}
 	if err != nil {

@@ -576,7 +576,13 @@ func TestPurge(t *testing.T) {
 		t.Errorf("left %q; want /q only", keys)
 	}
 	missed(t, h, sdktest.Get("/p")).Complete()
-	if lr := purge("::ffff:127.0.0.1", "/*"); lr.Status != 204 || lr.Header("x-cache-purged") != "1" {
+	upstream(t, h, sdktest.Get("/dir/a"), ok(), "a")
+	upstream(t, h, sdktest.Get("/dir/b?x=1"), ok(), "b")
+	upstream(t, h, sdktest.Request("GET", "/dir/c", "other.example"), ok(), "c")
+	if lr := purge("127.0.0.1", "/dir/*"); lr.Status != 204 || lr.Header("x-cache-purged") != "2" {
+		t.Errorf("PURGE /dir/*: %d, purged %q; want this host's 2", lr.Status, lr.Header("x-cache-purged"))
+	}
+	if lr := purge("::ffff:127.0.0.1", "/*"); lr.Status != 204 || lr.Header("x-cache-purged") != "2" {
 		t.Errorf("PURGE /*: %d, purged %q", lr.Status, lr.Header("x-cache-purged"))
 	}
 	if keys := cs.Keys(dir); len(keys) != 0 {

@@ -375,18 +375,24 @@ func (c *CacheStore) purge(args []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var prefix cacheabi.Name
-	if a.Scope == cacheabi.PurgeNamespace {
-		prefix, err = a.Name.NamespacePrefix()
-	} else {
-		prefix, err = a.Name.Prefix()
-	}
+	nsPrefix, err := a.Name.NamespacePrefix()
 	if err != nil {
 		return nil, errBad
 	}
+	_, key, _, _ := a.Name.Split()
 	var n uint64
 	for name := range s.entries {
-		if strings.HasPrefix(name, string(prefix)) {
+		_, k, _, _ := cacheabi.Name(name).Split()
+		var hit bool
+		switch a.Scope {
+		case cacheabi.PurgeNamespace:
+			hit = strings.HasPrefix(name, string(nsPrefix))
+		case cacheabi.PurgeKeyPrefix:
+			hit = strings.HasPrefix(name, string(nsPrefix)) && strings.HasPrefix(string(k), string(key))
+		default:
+			hit = strings.HasPrefix(name, string(nsPrefix)) && string(k) == string(key)
+		}
+		if hit {
 			delete(s.entries, name)
 			n++
 		}
