@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-proxy/sluice/host/cachestore"
 	"github.com/sluice-proxy/sluice/host/codec"
 	"github.com/sluice-proxy/sluice/host/config"
 	"github.com/sluice-proxy/sluice/host/files"
@@ -70,6 +71,9 @@ type App struct {
 	// functions: streaming compression, and files under granted roots.
 	codec *codec.Codec
 	files *files.FS
+	// cache holds the cache plugin's stores, shared across reloads so
+	// that a reload does not empty them.
+	cache *cachestore.Registry
 }
 
 // generation is everything built from one config.
@@ -124,6 +128,7 @@ func New(o Options) *App {
 	a.obs = newObservability(log, a.upstreamStates)
 	a.codec = codec.New(codec.Options{})
 	a.files = files.New()
+	a.cache = cachestore.NewRegistry(cachestore.Options{Logger: log})
 	return a
 }
 
@@ -392,6 +397,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.codec.Shutdown()
 	a.files.Close()
+	a.cache.Close()
 	return err
 }
 
