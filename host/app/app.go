@@ -129,6 +129,7 @@ func New(o Options) *App {
 	a.codec = codec.New(codec.Options{})
 	a.files = files.New()
 	a.cache = cachestore.NewRegistry(cachestore.Options{Logger: log})
+	a.obs.collectors = append(a.obs.collectors, a.cache.Collector())
 	return a
 }
 

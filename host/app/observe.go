@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sluice-proxy/sluice/abi"
 	"github.com/sluice-proxy/sluice/host/accesslog"
 	"github.com/sluice-proxy/sluice/host/config"
@@ -39,6 +40,9 @@ type observability struct {
 	pushers    map[string]*shared[*metrics.Pusher]
 	held       map[*config.Config][]func()
 	closed     bool
+	// collectors are other host packages' metrics, set before the first
+	// registry() call.
+	collectors []prometheus.Collector
 }
 
 // shared is a reference-counted process-long object.
@@ -188,6 +192,7 @@ func (o *observability) registry() *metrics.Registry {
 			Plugins:    o.pluginMetrics,
 			AccessLogs: o.accessLogStats,
 			Logger:     o.log,
+			Collectors: o.collectors,
 		})
 	}
 	return o.reg

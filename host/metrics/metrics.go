@@ -51,6 +51,9 @@ type Options struct {
 	ProcRoot string
 	// Logger receives push failures. Default slog.Default().
 	Logger *slog.Logger
+	// Collectors are further collectors of other host packages (e.g. the
+	// cache stores' sizes), registered as they are.
+	Collectors []prometheus.Collector
 }
 
 // UpstreamState is an upstream's state at scrape time.
@@ -129,6 +132,9 @@ func New(o Options) *Registry {
 		o.Logger = slog.Default()
 	}
 	r := &Registry{reg: prometheus.NewRegistry(), o: o, log: o.Logger.With("component", "metrics")}
+	for _, c := range o.Collectors {
+		r.reg.MustRegister(c)
+	}
 	loc := []string{"server", "location"}
 	srv := []string{"server"}
 	up := []string{"server", "upstream"}
