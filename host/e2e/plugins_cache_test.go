@@ -498,7 +498,7 @@ addrs = ["{{.b}}"]
 
 [plugins.disk]
 category = "cache"
-directory = "{{.dir}}?max_size=10mb&levels=1:2"
+directory = "{{.dir}}"
 max_file_size = "1mb"
 `
 
@@ -510,7 +510,7 @@ func TestCacheDiskSurvivesRestart(t *testing.T) {
 	addr := freePort(t)
 	cacheDir := filepath.Join(t.TempDir(), "cache")
 	conf := filepath.Join(t.TempDir(), "disk.toml")
-	writeConf(t, conf, diskConf, map[string]any{"plugins": pluginDir, "addr": addr, "b": b, "dir": cacheDir})
+	writeConf(t, conf, diskConf, map[string]any{"plugins": pluginDir, "addr": addr, "b": b, "dir": cacheDir + "?max_size=10mb&levels=1:2"})
 	e := &cacheEnv{addr: addr, fetches: fetches, c: &http.Client{Timeout: 20 * time.Second}}
 	want := string(diskBody())
 
@@ -546,6 +546,33 @@ func TestCacheDiskSurvivesRestart(t *testing.T) {
 		t.Errorf("headers after the restart: %v", r.header)
 	}
 	if n, _ := fetches.get("/d/big"); n != 1 {
+		t.Errorf("%d upstream requests; want 1", n)
+	}
+}
+
+// Issue 5: a reload keeps the cache: stores belong to the process, not to
+// a config generation, and a changed plugin config on the same directory
+// finds its entries.
+func TestCacheSurvivesReload(t *testing.T) {
+	needCachePlugin(t)
+	fetches := &fetchCounter{n: map[string]int{}, conditional: map[string]int{}}
+	b := cacheBackend(t, fetches)
+	addr := freePort(t)
+	conf := filepath.Join(t.TempDir(), "reload.toml")
+	data := map[string]any{"plugins": pluginDir, "addr": addr, "b": b, "dir": "memory://reload"}
+	writeConf(t, conf, diskConf, data)
+	e := &cacheEnv{addr: addr, fetches: fetches, c: &http.Client{Timeout: 20 * time.Second}}
+	p := start(t, conf, addr)
+	e.do(t, "GET", "/d/r")
+	// Another config of the plugin (max_file_size), the same store.
+	data["dir"] = "memory://reload?max_size=20mb"
+	writeConf(t, conf, strings.Replace(diskConf, `max_file_size = "1mb"`, `max_file_size = "2mb"`, 1), data)
+	p.signal(syscall.SIGHUP)
+	p.waitLog("config reloaded", 1)
+	if r := e.do(t, "GET", "/d/r"); r.header.Get("X-Cache-Status") != "HIT" {
+		t.Errorf("after the reload: %s; want HIT", r.header.Get("X-Cache-Status"))
+	}
+	if n, _ := fetches.get("/d/r"); n != 1 {
 		t.Errorf("%d upstream requests; want 1", n)
 	}
 }

@@ -112,7 +112,9 @@ type plugin struct {
 	ticking     bool
 	tick        time.Duration
 	uncacheable map[string]struct{}
-	buf         []byte
+	buf         []byte // wake messages
+	scratch     []byte // the entry name of the request being looked up
+	prop        []byte // property values
 }
 
 func newCache(cfg []byte) (sdk.Plugin, error) {
@@ -225,41 +227,46 @@ func parseIPOrCIDR(s string) (netip.Prefix, bool) {
 // NewStream implements sdk.StreamFactory: each request has its own state.
 func (p *plugin) NewStream(r sdk.Request) any { return &stream{p: p, r: r} }
 
-// keyOf returns the cache key of a request: Host, path and query, then
-// the values of the configured headers.
-func (p *plugin) keyOf(h sdk.Header, path string) string {
-	host := p.hostOf(h)
-	n := len(host) + len(path) + 1
-	for _, name := range p.headers {
-		n += 1 + len(h.Get(name))
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(host)
-	b.WriteString(path)
+// appendName appends the entry name of a request's key to dst: the
+// namespace, then the key: Host, path and query, then the values of the
+// configured headers. keyAt is where the key starts in the name.
+func (p *plugin) appendName(dst []byte, h sdk.Header, host, path string) (name []byte, keyAt int) {
+	start := len(dst)
+	dst = sdk.CacheName(dst, p.namespace, "", "")
+	keyAt = len(dst)
+	dst = appendLower(dst, host)
+	dst = append(dst, path...)
 	for _, name := range p.headers {
 		// A NUL cannot be in a header value: the fields cannot run into
 		// each other.
-		b.WriteByte(0)
+		dst = append(dst, 0)
 		for i, v := range h.Values(name) {
 			if i > 0 {
-				b.WriteByte(',')
+				dst = append(dst, ',')
 			}
-			b.WriteString(v)
+			dst = append(dst, v...)
 		}
 	}
-	return b.String()
+	binary.LittleEndian.PutUint32(dst[keyAt-4:], uint32(len(dst)-keyAt))
+	return dst[start:], keyAt - start
 }
 
-// hostOf returns the request's Host, lower-cased.
-func (p *plugin) hostOf(h sdk.Header) string {
-	host := h.Get(":authority")
-	for i := 0; i < len(host); i++ {
-		if c := host[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(host)
+// keyOf returns the cache key of a request (for PURGE).
+func (p *plugin) keyOf(h sdk.Header, path string) string {
+	name, at := p.appendName(nil, h, h.Get(":authority"), path)
+	return string(name[at:])
+}
+
+// appendLower appends s lower-cased (a Host is case-insensitive).
+func appendLower(dst []byte, s string) []byte {
+	n := len(dst)
+	dst = append(dst, s...)
+	for i := n; i < len(dst); i++ {
+		if c := dst[i]; c >= 'A' && c <= 'Z' {
+			dst[i] = c + 'a' - 'A'
 		}
 	}
-	return host
+	return dst
 }
 
 // --- waiting ---
@@ -368,11 +375,11 @@ func (p *plugin) release(token uint64, outcome byte) {
 
 // --- predictor ---
 
-func (p *plugin) predicted(key string) bool {
+func (p *plugin) predicted(key []byte) bool {
 	if !p.predictor {
 		return false
 	}
-	_, ok := p.uncacheable[key]
+	_, ok := p.uncacheable[string(key)]
 	return ok
 }
 
@@ -409,7 +416,7 @@ func (p *plugin) purge(r sdk.Request) sdk.Action {
 		n, err = p.store.Purge(sdk.CacheName(nil, p.namespace, "", ""), sdk.CachePurgeNamespace)
 	case strings.HasSuffix(path, "*"):
 		// Every key of this host under the path (any query, any headers).
-		prefix := p.hostOf(h) + path[:len(path)-1]
+		prefix := string(appendLower(nil, h.Get(":authority"))) + path[:len(path)-1]
 		n, err = p.store.Purge(sdk.CacheName(nil, p.namespace, prefix, ""), sdk.CachePurgeKeyPrefix)
 		clear(p.uncacheable)
 	default:

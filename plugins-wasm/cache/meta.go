@@ -103,7 +103,8 @@ func str(b []byte) string {
 }
 
 // decodeResponse reads a response meta; the strings share m's memory.
-func decodeResponse(m, body []byte) (*stored, error) {
+// The headers have room for spare more.
+func decodeResponse(m, body []byte, spare int) (*stored, error) {
 	if k, err := metaKind(m); err != nil || k != kindResponse || len(m) < 30 {
 		return nil, errMeta
 	}
@@ -117,7 +118,7 @@ func decodeResponse(m, body []byte) (*stored, error) {
 	}
 	n := int(binary.LittleEndian.Uint16(m[28:]))
 	m = m[30:]
-	s.headers = make([][2]string, 0, n)
+	s.headers = make([][2]string, 0, n+spare)
 	for range n {
 		if len(m) < 2 {
 			return nil, errMeta

@@ -150,7 +150,7 @@ func TestVariant(t *testing.T) {
 func TestMeta(t *testing.T) {
 	s := &stored{status: 203, storedAt: 1, freshUntil: 2, initialAge: 3, sie: 4,
 		headers: [][2]string{{"content-type", "text/plain"}, {"x-empty", ""}}, body: []byte("b")}
-	got, err := decodeResponse(appendResponseMeta(nil, s), []byte("b"))
+	got, err := decodeResponse(appendResponseMeta(nil, s), []byte("b"), 0)
 	if err != nil || !reflect.DeepEqual(got, s) {
 		t.Errorf("response meta round trip: %+v, %v; want %+v", got, err, s)
 	}
@@ -159,7 +159,7 @@ func TestMeta(t *testing.T) {
 		t.Errorf("vary meta round trip: %v, %v", names, err)
 	}
 	for _, bad := range [][]byte{nil, {2, 0}, {1, 9}, appendResponseMeta(nil, s)[:31], append(appendVaryMeta(nil, []string{"a"}), 0)} {
-		if _, err := decodeResponse(bad, nil); err == nil {
+		if _, err := decodeResponse(bad, nil, 0); err == nil {
 			t.Errorf("decodeResponse(%v) accepted", bad)
 		}
 	}
@@ -170,7 +170,7 @@ func FuzzMeta(f *testing.F) {
 	f.Add(appendResponseMeta(nil, &stored{status: 200, headers: [][2]string{{"a", "b"}}}))
 	f.Add(appendVaryMeta(nil, []string{"accept-encoding"}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if s, err := decodeResponse(b, nil); err == nil {
+		if s, err := decodeResponse(b, nil, 0); err == nil {
 			if got := appendResponseMeta(nil, s); string(got) != string(b) {
 				t.Errorf("response meta %v re-encodes as %v", b, got)
 			}

@@ -18,8 +18,9 @@ const (
 
 // stream is one request's way through the cache.
 type stream struct {
-	p *plugin
-	r sdk.Request
+	p   *plugin
+	r   sdk.Request
+	req request
 
 	mode       int
 	status     string // x-cache-status of a fetched response
@@ -27,8 +28,8 @@ type stream struct {
 	ranged     bool
 	storable   bool // a GET without Range: its response may be stored
 	authorized bool
-	key        string
 	primary    []byte // the entry name of the key, variant ""
+	keyAt      int    // where the key starts in primary
 	name       []byte // where the response goes: primary, or its variant
 	varyKnown  []string
 	reqHeaders [][2]string // copied when needed after the callback
@@ -47,13 +48,47 @@ type stream struct {
 	rounds               int
 }
 
+// request is what the cache reads of the request headers, in one pass
+// over them: with the time budget on, every loop turn of a guest costs
+// tens of nanoseconds, and a lookup per header would cost one pass each.
+type request struct {
+	method, path, authority           string
+	rng, ifNoneMatch, ifModifiedSince string
+	ifRange                           string
+	hasRange, authorized              bool
+}
+
+func (q *request) read(h sdk.Header) {
+	h.Range(func(k, v string) bool {
+		switch k {
+		case ":method":
+			q.method = v
+		case ":path":
+			q.path = v
+		case ":authority":
+			q.authority = v
+		case "range":
+			q.rng, q.hasRange = v, true
+		case "authorization":
+			q.authorized = true
+		case "if-none-match":
+			q.ifNoneMatch = v
+		case "if-modified-since":
+			q.ifModifiedSince = v
+		case "if-range":
+			q.ifRange = v
+		}
+		return true
+	})
+}
+
 // OnRequestHeaders looks the request up: it is answered from the cache,
 // waits for another request's fetch, or goes upstream.
 func (st *stream) OnRequestHeaders(r sdk.Request) sdk.Action {
 	p := st.p
 	h := r.Header()
-	h.Len() // the whole map, once: the reads below are local
-	switch h.Get(":method") {
+	st.req.read(h)
+	switch st.req.method {
 	case "GET":
 	case "HEAD":
 		st.head = true
@@ -63,18 +98,28 @@ func (st *stream) OnRequestHeaders(r sdk.Request) sdk.Action {
 		st.mode = modeBypass
 		return sdk.Continue
 	}
-	path := h.Get(":path")
-	if p.skip != nil && p.skip.MatchString(path) {
+	if p.skip != nil && p.skip.MatchString(st.req.path) {
 		st.mode = modeBypass
 		return sdk.Continue
 	}
-	st.key = p.keyOf(h, path)
-	st.primary = sdk.CacheName(nil, p.namespace, st.key, "")
-	_, st.ranged = h.Lookup("range")
-	_, st.authorized = h.Lookup("authorization")
+	// The name is built in the plugin's scratch buffer, and kept only by
+	// a request that is not answered at once: a hit allocates less.
+	p.scratch, st.keyAt = p.appendName(p.scratch[:0], h, st.req.authority, st.req.path)
+	st.primary = p.scratch
+	st.ranged, st.authorized = st.req.hasRange, st.req.authorized
 	st.storable = !st.head && !st.ranged
-	return st.lookup()
+	a := st.lookup()
+	if st.mode != modeServed {
+		st.primary = bytes.Clone(st.primary)
+		if bytes.Equal(st.name, p.scratch) {
+			st.name = st.primary
+		}
+	}
+	return a
 }
+
+// key returns the request's cache key.
+func (st *stream) key() []byte { return st.primary[st.keyAt:] }
 
 // requestHeaders returns a copy of the request headers, made once.
 func (st *stream) requestHeaders() [][2]string {
@@ -93,7 +138,7 @@ func (st *stream) requestHeaders() [][2]string {
 // fetch (Continue).
 func (st *stream) lookup() sdk.Action {
 	p := st.p
-	lock := p.lock > 0 && st.storable && !p.predicted(st.key)
+	lock := p.lock > 0 && st.storable && !p.predicted(st.key())
 	t0 := time.Now()
 	e, err := p.store.Lookup(st.primary, lock, p.lock, p.queue)
 	st.name = st.primary
@@ -106,7 +151,7 @@ func (st *stream) lookup() sdk.Action {
 				e = sdk.CacheEntry{Kind: sdk.CacheMiss}
 			} else {
 				st.varyKnown = names
-				st.name = sdk.CacheName(nil, p.namespace, st.key, variant(names, st.requestHeaders()))
+				st.name = sdk.CacheName(nil, p.namespace, string(st.key()), variant(names, st.requestHeaders()))
 				e, err = p.store.Lookup(st.name, lock, p.lock, p.queue)
 			}
 		}
@@ -119,7 +164,7 @@ func (st *stream) lookup() sdk.Action {
 	}
 	switch e.Kind {
 	case sdk.CacheHit, sdk.CacheStale:
-		s, derr := decodeResponse(e.Meta, e.Body)
+		s, derr := decodeResponse(e.Meta, e.Body, 6)
 		if derr != nil {
 			st.fetch("MISS") // another format: fetched and replaced
 			return sdk.Continue
@@ -135,7 +180,7 @@ func (st *stream) lookup() sdk.Action {
 		return sdk.Pause
 	case sdk.CacheExpired:
 		st.token = e.Token
-		if s, derr := decodeResponse(e.Meta, e.Body); derr == nil {
+		if s, derr := decodeResponse(e.Meta, e.Body, 6); derr == nil {
 			st.stale = s
 			st.revalidate()
 		}
@@ -163,10 +208,10 @@ func (st *stream) revalidate() {
 	if !st.storable || s.status != 200 {
 		return
 	}
-	h := st.r.Header()
-	if h.Get("if-none-match") != "" || h.Get("if-modified-since") != "" {
+	if st.req.ifNoneMatch != "" || st.req.ifModifiedSince != "" {
 		return
 	}
+	h := st.r.Header()
 	etag, lm := s.header("etag"), s.header("last-modified")
 	if etag == "" && lm == "" {
 		return
@@ -223,22 +268,21 @@ var notModifiedHeaders = map[string]bool{
 // serve answers the request from a stored response.
 func (st *stream) serve(s *stored, status string) {
 	r := st.r
-	h := r.Header()
 	now := sdk.Now()
 	code, body := s.status, s.body
-	out := make([][2]string, 0, len(s.headers)+5)
-	if st.notModified(h, s) {
+	out := s.headers // decoded with room for the headers added here
+	if st.notModified(s) {
 		code, body = 304, nil
+		out = out[:0]
 		for _, kv := range s.headers {
 			if notModifiedHeaders[kv[0]] {
 				out = append(out, kv)
 			}
 		}
 	} else {
-		out = append(out, s.headers...)
-		if st.ranged && !st.head && code == 200 && st.ifRange(h, s) {
+		if st.ranged && !st.head && code == 200 && st.ifRange(s) {
 			size := int64(len(body))
-			if rg, ok, unsat := parseRange(h.Get("range"), size); ok {
+			if rg, ok, unsat := parseRange(st.req.rng, size); ok {
 				if unsat {
 					code, body = 416, nil
 					out = append(out, [2]string{"content-range", "bytes */" + strconv.FormatInt(size, 10)})
@@ -263,40 +307,50 @@ func (st *stream) serve(s *stored, status string) {
 
 // statusHeaders appends x-cache-status, x-cache-lookup and x-cache-lock.
 func (st *stream) statusHeaders(out [][2]string, status string) [][2]string {
-	out = append(out, [2]string{"x-cache-status", status}, [2]string{"x-cache-lookup", millis(st.lookupTime) + "ms"})
+	out = append(out, [2]string{"x-cache-status", status},
+		[2]string{"x-cache-lookup", string(appendMillis(st.p.prop[:0], st.lookupTime, "ms"))})
 	if st.lockTime > 0 {
-		out = append(out, [2]string{"x-cache-lock", millis(st.lockTime) + "ms"})
+		out = append(out, [2]string{"x-cache-lock", string(appendMillis(st.p.prop[:0], st.lockTime, "ms"))})
 	}
 	return out
 }
 
-func millis(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+// appendMillis appends d in milliseconds with three decimals, then unit.
+// (Integer arithmetic: formatting a float costs microseconds in a guest.)
+func appendMillis(b []byte, d time.Duration, unit string) []byte {
+	us := max(int64(d/time.Microsecond), 0)
+	b = strconv.AppendInt(b, us/1000, 10)
+	f := us % 1000
+	b = append(b, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10))
+	return append(b, unit...)
 }
 
 // report gives the access log and metrics the cache's figures.
 func (st *stream) report(status string) {
-	r := st.r
-	_ = r.SetProperty("sluice.ctx.cache_status", []byte(status))
+	r, p := st.r, st.p
+	p.prop = append(p.prop[:0], status...)
+	_ = r.SetProperty("sluice.ctx.cache_status", p.prop)
 	if st.mode == modeBypass {
 		return
 	}
-	_ = r.SetProperty("sluice.ctx.cache_lookup_time", []byte(millis(st.lookupTime)))
+	p.prop = appendMillis(p.prop[:0], st.lookupTime, "")
+	_ = r.SetProperty("sluice.ctx.cache_lookup_time", p.prop)
 	if st.lockTime > 0 {
-		_ = r.SetProperty("sluice.ctx.cache_lock_time", []byte(millis(st.lockTime)))
+		p.prop = appendMillis(p.prop[:0], st.lockTime, "")
+		_ = r.SetProperty("sluice.ctx.cache_lock_time", p.prop)
 	}
 }
 
 // notModified reports whether the request's conditions let the stored
 // response be answered 304 (RFC 9110 §13.2.2: If-None-Match first).
-func (st *stream) notModified(h sdk.Header, s *stored) bool {
+func (st *stream) notModified(s *stored) bool {
 	if s.status != 200 {
 		return false
 	}
-	if inm := h.Get("if-none-match"); inm != "" {
+	if inm := st.req.ifNoneMatch; inm != "" {
 		return etagMatch(inm, s.header("etag"))
 	}
-	ims := h.Get("if-modified-since")
+	ims := st.req.ifModifiedSince
 	if ims == "" {
 		return false
 	}
@@ -308,8 +362,8 @@ func (st *stream) notModified(h sdk.Header, s *stored) bool {
 // ifRange reports whether a Range applies under If-Range (RFC 9110
 // §13.1.5): with no If-Range, or one naming the stored response by its
 // strong ETag or its Last-Modified date.
-func (st *stream) ifRange(h sdk.Header, s *stored) bool {
-	ir := h.Get("if-range")
+func (st *stream) ifRange(s *stored) bool {
+	ir := st.req.ifRange
 	switch {
 	case ir == "":
 		return true
@@ -362,13 +416,13 @@ func (st *stream) OnResponseHeaders(r sdk.Request) sdk.Action {
 	life, why := p.policy.decide(&resp, st.authorized, now)
 	if why != storable {
 		if why != reasonTooLarge {
-			p.predict(st.key)
+			p.predict(string(st.key()))
 		}
 		p.release(st.token, wakePass)
 		st.token = 0
 		return sdk.Continue
 	}
-	p.unpredict(st.key)
+	p.unpredict(string(st.key()))
 	s := &stored{status: status, storedAt: now.UnixMilli(), freshUntil: now.Add(life.fresh).UnixMilli(),
 		initialAge: seconds(life.initialAge), sie: seconds(life.sie), headers: storedHeaders(rh)}
 	st.store(s, &resp, life, r.EndOfStream())
@@ -439,7 +493,7 @@ func (st *stream) store(s *stored, resp *response, life lifetime, eos bool) {
 	p := st.p
 	if len(resp.vary) > 0 {
 		marker := appendVaryMeta(nil, resp.vary)
-		vname := sdk.CacheName(nil, p.namespace, st.key, variant(resp.vary, st.requestHeaders()))
+		vname := sdk.CacheName(nil, p.namespace, string(st.key()), variant(resp.vary, st.requestHeaders()))
 		if !bytes.Equal(vname, st.name) {
 			// First take the variant's lock, so that the requests of this
 			// variant wait for this write rather than fetch too; then put

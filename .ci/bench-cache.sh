@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Cache benchmarks for the README:
+#
+# 1. HIT throughput: sluice's cache plugin (memory store, and disk store)
+#    against nginx's proxy_cache (1 worker), both in front of the same
+#    nginx upstream, every request a HIT, measured with wrk in alternating
+#    rounds; sluice runs with GOMAXPROCS=1 so that the comparison is per
+#    core. Prints requests/s, p99 and the ratio sluice/nginx (median).
+# 2. Memory: sluice's resident memory before and after its memory store
+#    fills with 10,000 entries (1 KB bodies), and the cost per entry.
+#
+# Knobs (environment): ROUNDS (3), DURATION (10s), CONNS (64), ENTRIES
+# (10000), BODY (1024), BIN (bin/sluice), PLUGIN_DIR (plugins), KEEP (1
+# keeps the work dir). Needs nginx, wrk and curl (make deps), the binary
+# and plugins/cache.wasm (make build plugins).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+ENTRIES=${ENTRIES:-10000}
+BODY=${BODY:-1024}
+NGINX=${NGINX:-/usr/sbin/nginx}
+BIN=${BIN:-bin/sluice}
+PLUGIN_DIR=${PLUGIN_DIR:-$PWD/plugins}
+
+for t in "$NGINX" wrk curl "$BIN"; do
+	command -v "$t" >/dev/null || { echo "bench-cache: $t not found (run make deps build)" >&2; exit 1; }
+done
+[ -f "$PLUGIN_DIR/cache.wasm" ] || { echo "bench-cache: $PLUGIN_DIR/cache.wasm missing (make plugins)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/sluice-bench-cache.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ "${KEEP:-0}" = 1 ] && echo "work dir: $work" || rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Two cores: the proxies get CPU 1, the upstream and wrk share CPU 0.
+if [ "$(nproc)" -ge 2 ]; then PROXY_CPU="taskset -c 1"; LOAD_CPU="taskset -c 0"; else PROXY_CPU=""; LOAD_CPU=""; fi
+
+UP=127.0.0.1:18091
+NG=127.0.0.1:18092
+SL=127.0.0.1:18093
+
+body=$(head -c "$BODY" /dev/zero | tr '\0' 'x')
+mkdir -p "$work/up" "$work/ng/cache" "$work/ng/tmp" "$work/disk"
+# As root, nginx's workers would run as nobody and not reach the cache in
+# the private work dir.
+NG_USER=""
+[ "$(id -u)" = 0 ] && NG_USER="user root;"
+cat >"$work/up/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $work/up/pid;
+error_log $work/up/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	server {
+		listen $UP reuseport;
+		location / {
+			default_type text/plain;
+			add_header Cache-Control "max-age=3600";
+			return 200 "$body";
+		}
+	}
+}
+EOF
+cat >"$work/ng/nginx.conf" <<EOF
+$NG_USER
+worker_processes 1;
+daemon off;
+pid $work/ng/pid;
+error_log $work/ng/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+	proxy_cache_path $work/ng/cache levels=1:2 keys_zone=bench:10m max_size=1g inactive=1h;
+	proxy_temp_path $work/ng/tmp;
+	upstream up { server $UP; keepalive 128; }
+	server {
+		listen $NG;
+		location / {
+			proxy_pass http://up;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_cache bench;
+			proxy_cache_lock on;
+			add_header X-Cache-Status \$upstream_cache_status;
+		}
+	}
+}
+EOF
+
+sluice_conf() { # $1 = the cache directory
+	cat <<EOF
+[basic]
+plugin_dir = "$PLUGIN_DIR"
+log_level = "warn"
+upstream_keepalive_pool_size = 256
+
+[servers.bench]
+addr = "$SL"
+locations = ["all"]
+
+[locations.all]
+upstream = "up"
+plugins = ["cache"]
+
+[upstreams.up]
+addrs = ["$UP"]
+
+[plugins.cache]
+category = "cache"
+directory = "$1"
+EOF
+}
+
+wait_port() {
+	for _ in $(seq 100); do
+		curl -fsS -o /dev/null "http://$1/" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "bench-cache: nothing answers on $1" >&2
+	return 1
+}
+
+# run_wrk URL -> "rps p99_ms"
+run_wrk() {
+	local out rps p99 errs
+	out=$($LOAD_CPU wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$1")
+	rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+	p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+	errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
+	[ -n "$errs" ] && echo "bench-cache: wrk reported: $errs" >&2
+	echo "$rps $p99"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+status_of() { curl -fsS -o /dev/null -D - "$1" | awk 'tolower($1)=="x-cache-status:" {print $2}' | tr -d '\r'; }
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+$LOAD_CPU "$NGINX" -c "$work/up/nginx.conf" & pids+=($!)
+$PROXY_CPU "$NGINX" -c "$work/ng/nginx.conf" & pids+=($!)
+wait_port "$UP"
+wait_port "$NG"
+
+echo "### HIT throughput ($BODY-byte body)"
+echo
+printf '| case | nginx proxy_cache req/s | sluice req/s | ratio | nginx p99 ms | sluice p99 ms |\n|---|---|---|---|---|---|\n'
+for c in memory disk; do
+	case $c in
+		memory) dir="memory://bench?max_size=100mb" ;;
+		disk) dir="$work/disk?max_size=1gb" ;;
+	esac
+	sluice_conf "$dir" >"$work/sluice-$c.toml"
+	GOMAXPROCS=1 $PROXY_CPU "$BIN" run -c "$work/sluice-$c.toml" 2>"$work/sluice-$c.log" & spid=$!
+	wait_port "$SL" || { cat "$work/sluice-$c.log" >&2; exit 1; }
+	# Fill both caches, check that they hit, warm them up.
+	for u in "http://$NG/" "http://$SL/"; do
+		curl -fsS -o /dev/null "$u"
+		s=$(status_of "$u")
+		[ "$s" = HIT ] || { echo "bench-cache: $u answers x-cache-status $s, not HIT" >&2; cat "$work/sluice-$c.log" >&2; exit 1; }
+	done
+	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$NG/" >/dev/null
+	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$SL/" >/dev/null
+	: >"$work/ng.rps"; : >"$work/sl.rps"; : >"$work/ng.p99"; : >"$work/sl.p99"; : >"$work/ratio"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		read -r nr np < <(run_wrk "http://$NG/")
+		read -r sr sp < <(run_wrk "http://$SL/")
+		echo "$nr" >>"$work/ng.rps"; echo "$np" >>"$work/ng.p99"
+		echo "$sr" >>"$work/sl.rps"; echo "$sp" >>"$work/sl.p99"
+		awk -v s="$sr" -v n="$nr" 'BEGIN {printf "%.3f\n", s/n}' >>"$work/ratio"
+	done
+	kill "$spid"; wait "$spid" 2>/dev/null || true
+	printf '| %s store | %.0f | %.0f | %.2f | %.2f | %.2f |\n' "$c" \
+		"$(median <"$work/ng.rps")" "$(median <"$work/sl.rps")" "$(median <"$work/ratio")" \
+		"$(median <"$work/ng.p99")" "$(median <"$work/sl.p99")"
+done
+echo
+echo "wrk -t1 -c$CONNS -d$DURATION, $ROUNDS alternating rounds, median; sluice GOMAXPROCS=1, nginx 1 worker; $(nproc) cores; $(date -u +%F)"
+
+echo
+echo "### Memory of $ENTRIES entries ($BODY-byte bodies, memory store)"
+echo
+sluice_conf "memory://mem?max_size=1gb" >"$work/sluice-mem.toml"
+GOMAXPROCS=1 $PROXY_CPU "$BIN" run -c "$work/sluice-mem.toml" 2>"$work/sluice-mem.log" & spid=$!
+wait_port "$SL" || { cat "$work/sluice-mem.log" >&2; exit 1; }
+sleep 1
+before=$(rss_kb "$spid")
+for ((i = 0; i < ENTRIES; i++)); do echo "url = \"http://$SL/m/$i\""; echo "output = \"/dev/null\""; done >"$work/urls"
+$LOAD_CPU curl -fsS --parallel --parallel-max 16 -K "$work/urls"
+s=$(status_of "http://$SL/m/$((ENTRIES - 1))")
+[ "$s" = HIT ] || { echo "bench-cache: the last entry answers $s, not HIT" >&2; exit 1; }
+s=$(status_of "http://$SL/m/0")
+[ "$s" = HIT ] || { echo "bench-cache: the first entry answers $s, not HIT (evicted?)" >&2; exit 1; }
+sleep 1
+after=$(rss_kb "$spid")
+kill "$spid"; wait "$spid" 2>/dev/null || true
+printf '| entries | RSS before | RSS after | growth | per entry |\n|---|---|---|---|---|\n'
+awk -v b="$before" -v a="$after" -v n="$ENTRIES" 'BEGIN {
+	printf "| %d | %.1f MiB | %.1f MiB | %.1f MiB | %.0f bytes |\n", n, b/1024, a/1024, (a-b)/1024, (a-b)*1024/n }'
+echo
+echo "each entry: a $BODY-byte body, its response headers and key; RSS of the whole sluice process (VmRSS)"
