@@ -265,8 +265,12 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 	}
 	a.building.Store(g)
 	defer a.building.Store(nil)
+	chain := g.chain
 	if err := a.loadPlugins(ctx, cfg, g); err != nil {
 		errs = append(errs, err)
+		// Every location with plugins would repeat the failure: the
+		// generation is refused anyway, so let them build without.
+		chain = func([]string) (proxy.Chain, error) { return nil, nil }
 	}
 	certs, err := a.tls.Build(cfg, cfg.BaseDir)
 	if err != nil {
@@ -283,7 +287,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 		site, err := proxy.NewSite(proxy.SiteConfig{
 			Observers: obs,
 			Metrics:   obs.MetricsHandler,
-			Chain:     g.chain,
+			Chain:     chain,
 			Name:      name,
 			Config:    cfg,
 			Upstreams: g.upstreams,

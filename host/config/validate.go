@@ -278,6 +278,41 @@ func (k *checker) plugin(path string, p *Plugin) {
 			k.r.errorf(sub(path, key), "%s, which JSON cannot carry to the plugin", msg)
 		}
 	}
+	k.pluginUpstreams(path, p)
+}
+
+// pluginUpstreamRefs are the parameters of built-in plugins that name an
+// upstream, directly or as the host of a URL (used only when the direct
+// key is absent). A plugin cannot list the upstreams itself, so these
+// cross-references are checked here, at load, like a location's upstream.
+var pluginUpstreamRefs = map[string]struct{ direct, url string }{
+	"traffic_splitting": {direct: "upstream"},
+	"forward_auth":      {direct: "upstream", url: "auth_url"},
+	"jwt":               {direct: "jwks_upstream", url: "jwks_url"},
+}
+
+func (k *checker) pluginUpstreams(path string, p *Plugin) {
+	ref, ok := pluginUpstreamRefs[p.Category]
+	if !ok {
+		return
+	}
+	key, name := ref.direct, ""
+	if v, ok := p.Params[ref.direct].(string); ok && v != "" {
+		name = v
+	} else if ref.url != "" {
+		raw, _ := p.Params[ref.url].(string)
+		u, err := url.Parse(raw)
+		if raw == "" || err != nil || u.Hostname() == "" {
+			return // the plugin reports a missing or bad URL itself
+		}
+		key, name = ref.url, u.Hostname()
+	}
+	if name == "" {
+		return
+	}
+	if _, ok := k.c.Upstreams[name]; !ok {
+		k.r.errorf(sub(path, key), "unknown upstream %q%s", name, didYouMean(name, sortedKeys(k.c.Upstreams)))
+	}
 }
 
 // oneOf checks that v is one of the allowed values (or empty, which means

@@ -268,6 +268,14 @@ func TestRules(t *testing.T) {
 		{name: "negative idle timeout disables reuse", set: m{"upstreams.b.idle_timeout": `"-1s"`}},
 
 		// Plugins.
+		{name: "traffic_splitting names an upstream", extra: "[plugins.p]\ncategory = \"traffic_splitting\"\nupstream = \"bb\"\nweight = 10\n",
+			errs: []string{`plugins.p.upstream: unknown upstream "bb" (did you mean "b"?)`}},
+		{name: "traffic_splitting upstream exists", extra: "[plugins.p]\ncategory = \"traffic_splitting\"\nupstream = \"b\"\n"},
+		{name: "forward_auth upstream from the url", extra: "[plugins.p]\ncategory = \"forward_auth\"\nauth_url = \"http://auth/check\"\n",
+			errs: []string{`plugins.p.auth_url: unknown upstream "auth"`}},
+		{name: "forward_auth explicit upstream wins", extra: "[plugins.p]\ncategory = \"forward_auth\"\nauth_url = \"http://auth.example.com/check\"\nupstream = \"b\"\n"},
+		{name: "jwt jwks upstream", extra: "[plugins.p]\ncategory = \"jwt\"\njwks_url = \"http://keys/jwks.json\"\n",
+			errs: []string{`plugins.p.jwks_url: unknown upstream "keys"`}},
 		{name: "plugin needs a module", extra: "[plugins.p]\nremark = \"x\"\n",
 			errs: []string{`plugins.p: want category (a module in basic.plugin_dir) or wasm (a module file)`}},
 		{name: "plugin with both", extra: "[plugins.p]\ncategory = \"a\"\nwasm = \"a.wasm\"\n",

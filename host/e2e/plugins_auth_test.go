@@ -727,6 +727,14 @@ locations = ["all"]
 [upstreams.idp]
 addrs = ["127.0.0.1:1"]
 
+# Upstreams that exist (sluice validate checks plugins' upstream references
+# first, see TestAuthValidateUpstreams) but cannot be reached.
+[upstreams.auth]
+addrs = ["127.0.0.1:1"]
+
+[upstreams.nowhere]
+addrs = ["127.0.0.1:1"]
+
 [locations.all]
 plugins = ["basic", "key", "combined", "forward", "jwt", "jwks"]
 
@@ -770,7 +778,6 @@ jwks_url = "http://nowhere/keys.json"
 		`plugin "combined" (`, `key "authorizations[0].deviation": required`,
 		`plugin "forward" (`, `key "auth_url": want an http:// or https:// URL`,
 		`plugin "jwt" (`, `key "algorithm": RS256 needs public_key or jwks_url`,
-		`plugin "jwks" (`, `key "jwks_url": cannot fetch from upstream "nowhere"`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("validate output lacks %q", want)
@@ -781,8 +788,53 @@ jwks_url = "http://nowhere/keys.json"
 			t.Errorf("validate output shows the secret %q", secret)
 		}
 	}
+	if strings.Contains(string(out), "no plugins are loaded") {
+		t.Errorf("validate repeats the plugin failure for every location")
+	}
 	if t.Failed() {
 		t.Logf("validate output:\n%s", out)
+	}
+}
+
+// Plugins' upstream references are checked with the config, before any
+// plugin runs, and named like a location's upstream.
+func TestAuthValidateUpstreams(t *testing.T) {
+	needPlugins(t)
+	conf := filepath.Join(t.TempDir(), "bad.toml")
+	writeConf(t, conf, `
+[basic]
+plugin_dir = "{{.plugins}}"
+
+[servers.main]
+addr = "127.0.0.1:0"
+locations = ["all"]
+
+[upstreams.idp]
+addrs = ["127.0.0.1:1"]
+
+[locations.all]
+plugins = ["forward", "jwks"]
+
+[plugins.forward]
+category = "forward_auth"
+auth_url = "http://ipd/verify"
+
+[plugins.jwks]
+category = "jwt"
+header = "Authorization"
+jwks_url = "http://nowhere/keys.json"
+`, map[string]any{"plugins": pluginDir})
+	out, err := exec.Command(binPath, "validate", "-c", conf).CombinedOutput()
+	if err == nil {
+		t.Fatalf("validate accepted the config:\n%s", out)
+	}
+	for _, want := range []string{
+		`plugins.forward.auth_url: unknown upstream "ipd" (did you mean "idp"?)`,
+		`plugins.jwks.jwks_url: unknown upstream "nowhere"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
 	}
 }
 
