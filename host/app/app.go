@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-proxy/sluice/host/cachestore"
 	"github.com/sluice-proxy/sluice/host/codec"
 	"github.com/sluice-proxy/sluice/host/config"
+	"github.com/sluice-proxy/sluice/host/cryptox"
 	"github.com/sluice-proxy/sluice/host/files"
 	"github.com/sluice-proxy/sluice/host/proxy"
 	"github.com/sluice-proxy/sluice/host/server"
@@ -74,6 +75,9 @@ type App struct {
 	// cache holds the cache plugin's stores, shared across reloads so
 	// that a reload does not empty them.
 	cache *cachestore.Registry
+	// verifier checks signatures natively for plugins (jwt): arithmetic
+	// that a guest does many times slower under its callback budget.
+	verifier *cryptox.Verifier
 }
 
 // generation is everything built from one config.
@@ -129,6 +133,7 @@ func New(o Options) *App {
 	a.codec = codec.New(codec.Options{})
 	a.files = files.New()
 	a.cache = cachestore.NewRegistry(cachestore.Options{Logger: log})
+	a.verifier = cryptox.New(cryptox.Options{})
 	a.obs.collectors = append(a.obs.collectors, a.cache.Collector())
 	return a
 }

@@ -39,7 +39,9 @@ func (a *App) runtimeOptions(cfg *config.Config) wasm.Options {
 // foreignFunctions are the host primitives plugins may call, by name.
 func (a *App) foreignFunctions() map[string]wasm.ForeignFunc {
 	ff := map[string]wasm.ForeignFunc{}
-	for _, fns := range []map[string]func(string, []byte) ([]byte, error){a.codec.Functions(), a.files.Functions(), a.cache.Functions()} {
+	for _, fns := range []map[string]func(string, []byte) ([]byte, error){
+		a.codec.Functions(), a.files.Functions(), a.cache.Functions(), a.verifier.Functions(),
+	} {
 		for n, f := range fns {
 			ff[n] = wasm.ErrorFunc(f)
 		}

@@ -25,7 +25,7 @@ const module = "github.com/sluice-proxy/sluice"
 // layer and may be imported by its parent.
 var layers = [][]string{
 	{"config"},
-	{"metrics", "accesslog", "tracing", "cachestore", "codec", "files"},
+	{"metrics", "accesslog", "tracing", "cachestore", "codec", "files", "cryptox"},
 	{"tlsx"},
 	{"route"},
 	{"upstream"},
