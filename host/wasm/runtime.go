@@ -197,7 +197,11 @@ func (rt *Runtime) watchdog() {
 					last[v] = seen{seq, now}
 					continue
 				}
-				if now.Sub(s.since) >= budget {
+				limit := budget
+				if v.loading.Load() {
+					limit = max(budget, loadBudget)
+				}
+				if now.Sub(s.since) >= limit {
 					v.timedOut.Store(true)
 					v.cancel()
 					delete(last, v)
@@ -212,6 +216,10 @@ func (rt *Runtime) watchdog() {
 		}
 	}
 }
+
+// loadBudget is the time budget of the calls that start a VM and configure
+// its plugins.
+const loadBudget = 30 * time.Second
 
 // openCache opens (creating it 0700: it holds executable code) the
 // compilation cache directory.

@@ -34,6 +34,11 @@ type vm struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	timedOut atomic.Bool
+	// loading is set while the VM starts or configures a root context:
+	// those calls run at config load, off the request path, and get
+	// loadBudget instead of the per-callback budget (a Go module's
+	// _initialize on a loaded machine can take a while).
+	loading atomic.Bool
 	// seq is odd while a guest call runs (see Runtime.watchdog).
 	seq  atomic.Uint64
 	dead atomic.Bool
@@ -186,6 +191,8 @@ func newVM(p *pool, slot int, cfgs []*poolConfig) (*vm, error) {
 
 // start runs the module's start functions (proxy-wasm.md §1.2).
 func (v *vm) start() error {
+	v.loading.Store(true)
+	defer v.loading.Store(false)
 	info := v.pool.info
 	if info.start == "" {
 		return nil
@@ -393,6 +400,8 @@ func (v *vm) newID() uint32 {
 // or a trap is an error carrying what the plugin logged at warn level or
 // above meanwhile.
 func (v *vm) addRoot(pc *poolConfig) error {
+	v.loading.Store(true)
+	defer v.loading.Store(false)
 	if v.dead.Load() {
 		return v.err
 	}
