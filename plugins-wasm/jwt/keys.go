@@ -12,6 +12,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+
+	"github.com/sluice-proxy/sluice/sdk"
 )
 
 // alg is a JWS algorithm (RFC 7518 §3.1).
@@ -45,6 +47,20 @@ type key struct {
 	alg string // JWK "alg", "" if any algorithm of the key type
 	rsa *rsa.PublicKey
 	ec  *ecdsa.PublicKey
+	// native is the key in the form the host's verifier takes (see
+	// verify.go), made once here; nil when the host would refuse it (an
+	// RSA key over 8192 bits), and the module checks signatures itself.
+	native []byte
+}
+
+// rsaPublic and ecPublic make keys with their native forms.
+func rsaPublic(k *rsa.PublicKey) *key {
+	return &key{rsa: k, native: sdk.RSAVerifyKey(k.N.Bytes(), k.E)}
+}
+
+// ecPublic takes the uncompressed point k was parsed from.
+func ecPublic(k *ecdsa.PublicKey, point []byte) *key {
+	return &key{ec: k, native: point}
 }
 
 // fits reports whether k can verify signatures made with a.
@@ -79,7 +95,7 @@ func parsePublicKey(text string) (*key, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &key{rsa: k}, nil
+		return rsaPublic(k), nil
 	case "PUBLIC KEY":
 		return parseSPKI(block.Bytes)
 	}
@@ -173,7 +189,7 @@ func parseSPKI(b []byte) (*key, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &key{rsa: k}, nil
+		return rsaPublic(k), nil
 	case bytes.Equal(oid, oidEC):
 		curveOID, err := algID.read(tagOID)
 		if err != nil {
@@ -194,7 +210,7 @@ func parseSPKI(b []byte) (*key, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &key{ec: k}, nil
+		return ecPublic(k, pub), nil
 	}
 	return nil, errors.New("unsupported key type (want RSA or EC)")
 }
@@ -260,13 +276,13 @@ func parseJWKS(data []byte) ([]*key, error) {
 			if err != nil {
 				return nil, errors.New("keys[" + itoa(i) + "]: " + err.Error())
 			}
-			k = &key{rsa: pub}
+			k = rsaPublic(pub)
 		case "EC":
-			pub, err := ecKey(jwk)
+			pub, point, err := ecKey(jwk)
 			if err != nil {
 				return nil, errors.New("keys[" + itoa(i) + "]: " + err.Error())
 			}
-			k = &key{ec: pub}
+			k = ecPublic(pub, point)
 		default:
 			continue
 		}
@@ -282,7 +298,9 @@ func parseJWKS(data []byte) ([]*key, error) {
 	return keys, nil
 }
 
-func ecKey(jwk *jsonValue) (*ecdsa.PublicKey, error) {
+// ecKey reads a JWK's EC key; it returns the key and its uncompressed
+// point.
+func ecKey(jwk *jsonValue) (*ecdsa.PublicKey, []byte, error) {
 	var curve elliptic.Curve
 	var size int
 	switch str(jwk, "crv") {
@@ -293,19 +311,20 @@ func ecKey(jwk *jsonValue) (*ecdsa.PublicKey, error) {
 	case "P-521":
 		curve, size = elliptic.P521(), 66
 	default:
-		return nil, errors.New(`unsupported "crv" (want P-256, P-384 or P-521)`)
+		return nil, nil, errors.New(`unsupported "crv" (want P-256, P-384 or P-521)`)
 	}
 	x, err1 := b64(jwk, "x")
 	y, err2 := b64(jwk, "y")
 	if err := errors.Join(err1, err2); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(x) != size || len(y) != size {
-		return nil, errors.New("coordinates of the wrong size for the curve")
+		return nil, nil, errors.New("coordinates of the wrong size for the curve")
 	}
 	pt := make([]byte, 0, 1+2*size)
 	pt = append(append(append(pt, 4), x...), y...)
-	return ecdsa.ParseUncompressedPublicKey(curve, pt)
+	k, err := ecdsa.ParseUncompressedPublicKey(curve, pt)
+	return k, pt, err
 }
 
 func str(v *jsonValue, name string) string {
