@@ -191,22 +191,26 @@ echo "wrk -t1 -c$CONNS -d$DURATION, $ROUNDS alternating rounds, median; sluice G
 echo
 echo "### Memory of $ENTRIES entries ($BODY-byte bodies, memory store)"
 echo
-sluice_conf "memory://mem?max_size=1gb" >"$work/sluice-mem.toml"
+sluice_conf "memory://mem?max_size=1gb" | sed 's|^addr = "'"$SL"'"|&\nprometheus_metrics = "/metrics"|' >"$work/sluice-mem.toml"
 GOMAXPROCS=1 $PROXY_CPU "$BIN" run -c "$work/sluice-mem.toml" 2>"$work/sluice-mem.log" & spid=$!
 wait_port "$SL" || { cat "$work/sluice-mem.log" >&2; exit 1; }
 sleep 1
 before=$(rss_kb "$spid")
 for ((i = 0; i < ENTRIES; i++)); do echo "url = \"http://$SL/m/$i\""; echo "output = \"/dev/null\""; done >"$work/urls"
-$LOAD_CPU curl -fsS --parallel --parallel-max 16 -K "$work/urls"
+$LOAD_CPU curl -fsS --no-progress-meter --parallel --parallel-max 16 -K "$work/urls" >/dev/null
 s=$(status_of "http://$SL/m/$((ENTRIES - 1))")
 [ "$s" = HIT ] || { echo "bench-cache: the last entry answers $s, not HIT" >&2; exit 1; }
 s=$(status_of "http://$SL/m/0")
 [ "$s" = HIT ] || { echo "bench-cache: the first entry answers $s, not HIT (evicted?)" >&2; exit 1; }
 sleep 1
 after=$(rss_kb "$spid")
+# The store's own count, when the host exports it.
+accounted=$( (curl -fsS "http://$SL/metrics" 2>/dev/null || true) | awk '/^sluice_cache_size_bytes\{directory="memory:\/\/mem"\}/ {print $2}')
 kill "$spid"; wait "$spid" 2>/dev/null || true
 printf '| entries | RSS before | RSS after | growth | per entry |\n|---|---|---|---|---|\n'
 awk -v b="$before" -v a="$after" -v n="$ENTRIES" 'BEGIN {
 	printf "| %d | %.1f MiB | %.1f MiB | %.1f MiB | %.0f bytes |\n", n, b/1024, a/1024, (a-b)/1024, (a-b)*1024/n }'
 echo
-echo "each entry: a $BODY-byte body, its response headers and key; RSS of the whole sluice process (VmRSS)"
+echo "each entry: a $BODY-byte body, its response headers and key; RSS of the whole sluice process (VmRSS), Go heap headroom included"
+[ -n "$accounted" ] && awk -v a="$accounted" -v n="$ENTRIES" 'BEGIN { printf "the store accounts %.1f MiB: %.0f bytes per entry\n", a/1048576, a/n }'
+true
