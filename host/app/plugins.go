@@ -21,12 +21,13 @@ import (
 func (a *App) runtimeOptions(cfg *config.Config) wasm.Options {
 	b := &cfg.Basic
 	o := wasm.Options{
-		VMs:         b.WasmVMs,
-		CallTimeout: b.WasmCallTimeout.D(),
-		Logger:      a.log,
-		HTTPCaller:  callouts{a},
-		Observer:    a.observability().wasmObserver(),
-		Version:     Version,
+		VMs:            b.WasmVMs,
+		CallTimeout:    b.WasmCallTimeout.D(),
+		TrustedModules: b.WasmTrustedModules,
+		Logger:         a.log,
+		HTTPCaller:     callouts{a},
+		Observer:       a.observability().wasmObserver(),
+		Version:        Version,
 	}
 	o.CacheDir = cacheDir(cfg)
 	o.ForeignFunctions = a.foreignFunctions()
@@ -64,7 +65,7 @@ func (a *App) loadPlugins(ctx context.Context, cfg *config.Config, g *generation
 		a.rt, a.rtOptions = rt, o
 		a.observability().watchPlugins(rt)
 	} else if o.CacheDir != a.rtOptions.CacheDir || o.VMs != a.rtOptions.VMs || o.CallTimeout != a.rtOptions.CallTimeout ||
-		o.MemoryLimitPages != a.rtOptions.MemoryLimitPages {
+		o.MemoryLimitPages != a.rtOptions.MemoryLimitPages || !slices.Equal(o.TrustedModules, a.rtOptions.TrustedModules) {
 		a.log.Warn("basic.wasm_* settings changed: they take effect at the next restart")
 	}
 	set, err := a.rt.Load(ctx, resolvePlugins(cfg), pluginDir(cfg))

@@ -102,7 +102,11 @@ func (k *checker) basic() {
 	k.nonNegative("basic.grace_period", int64(b.GracePeriod))
 	k.nonNegative("basic.graceful_shutdown_timeout", int64(b.GracefulShutdownTimeout))
 	k.nonNegative("basic.wasm_vms", int64(b.WasmVMs))
-	k.nonNegative("basic.wasm_call_timeout", int64(b.WasmCallTimeout))
+	for i, m := range b.WasmTrustedModules {
+		if m == "" || strings.ContainsAny(m, "/\\\x00") || strings.HasSuffix(m, ".wasm") {
+			k.r.errorf(index("basic.wasm_trusted_modules", i), "%q: want a module name (a plugin category, without \".wasm\")", m)
+		}
+	}
 	switch m := int64(b.WasmMemoryLimit); {
 	case m < 0:
 		k.nonNegative("basic.wasm_memory_limit", m)

@@ -70,7 +70,7 @@ func (pf *PluginFile) inspect(ctx context.Context, rt *Runtime) {
 	}
 	sum := sha256.Sum256(b)
 	pf.Size, pf.SHA256 = int64(len(b)), hex.EncodeToString(sum[:])
-	cm, err := rt.compile(ctx, b)
+	cm, err := rt.compile(ctx, rt.r, b)
 	if err != nil {
 		pf.Err = fmt.Errorf("compiling: %w", err)
 		return
@@ -82,7 +82,7 @@ func (pf *PluginFile) inspect(ctx context.Context, rt *Runtime) {
 		return
 	}
 	pf.ABI = strings.ReplaceAll(strings.TrimPrefix(info.abiVersion, "proxy_abi_version_"), "_", ".")
-	imports, _, err := rt.link(ctx, cm)
+	imports, _, err := rt.link(ctx, rt.r, cm)
 	if err != nil {
 		pf.Err = err
 		return

@@ -126,7 +126,7 @@ func checkModule(cm wazero.CompiledModule) (moduleInfo, error) {
 // anything else a stub with the guest's own signature that returns
 // UNIMPLEMENTED (ENOSYS for WASI), so that a module importing a function
 // sluice lacks still loads and fails only if it calls it.
-func (rt *Runtime) link(ctx context.Context, cm wazero.CompiledModule) (map[string]api.Module, []string, error) {
+func (rt *Runtime) link(ctx context.Context, r wazero.Runtime, cm wazero.CompiledModule) (map[string]api.Module, []string, error) {
 	byModule := map[string][]api.FunctionDefinition{}
 	for _, d := range cm.ImportedFunctions() {
 		mod, _, _ := d.Import()
@@ -141,7 +141,7 @@ func (rt *Runtime) link(ctx context.Context, cm wazero.CompiledModule) (map[stri
 	out := map[string]api.Module{}
 	var stubbed []string
 	for _, modName := range names {
-		b := rt.r.NewHostModuleBuilder(modName)
+		b := r.NewHostModuleBuilder(modName)
 		wasi := modName == abi.ModuleWASI || modName == abi.ModuleWASIUnstable
 		if wasi {
 			wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
@@ -185,7 +185,7 @@ func (rt *Runtime) link(ctx context.Context, cm wazero.CompiledModule) (map[stri
 		if err != nil {
 			return nil, nil, fmt.Errorf("linking imports from %s: %w", modName, err)
 		}
-		inst, err := rt.r.InstantiateModule(ctx, hcm, wazero.NewModuleConfig().WithName(""))
+		inst, err := r.InstantiateModule(ctx, hcm, wazero.NewModuleConfig().WithName(""))
 		if err != nil {
 			return nil, nil, fmt.Errorf("linking imports from %s: %w", modName, err)
 		}

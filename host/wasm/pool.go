@@ -26,6 +26,8 @@ import (
 // config.
 type pool struct {
 	rt       *Runtime
+	r        wazero.Runtime // the runtime that compiled the module
+	trusted  bool           // r runs without the time budget
 	hash     [32]byte
 	path     string // the file it was compiled from, for messages
 	vmID     string // the module's name: shared-data namespace, plugin_vm_id
@@ -78,7 +80,16 @@ func (rt *Runtime) poolForFile(ctx context.Context, path string) (*pool, error) 
 }
 
 func (rt *Runtime) poolFor(ctx context.Context, path string, b []byte) (*pool, error) {
-	hash := sha256.Sum256(b)
+	r, trusted := rt.runtimeFor(path)
+	// The same content compiled with and without the budget's checks is
+	// two pools.
+	h := sha256.New()
+	h.Write(b)
+	if trusted {
+		h.Write([]byte("\x00trusted"))
+	}
+	var hash [32]byte
+	h.Sum(hash[:0])
 	rt.mu.Lock()
 	if rt.closed {
 		rt.mu.Unlock()
@@ -90,7 +101,7 @@ func (rt *Runtime) poolFor(ctx context.Context, path string, b []byte) (*pool, e
 	}
 	rt.mu.Unlock()
 
-	cm, err := rt.compile(ctx, b)
+	cm, err := rt.compile(ctx, r, b)
 	if err != nil {
 		return nil, fmt.Errorf("compiling: %w", err)
 	}
@@ -99,7 +110,7 @@ func (rt *Runtime) poolFor(ctx context.Context, path string, b []byte) (*pool, e
 		cm.Close(ctx)
 		return nil, err
 	}
-	imports, stubbed, err := rt.link(ctx, cm)
+	imports, stubbed, err := rt.link(ctx, r, cm)
 	if err != nil {
 		cm.Close(ctx)
 		return nil, err
@@ -109,7 +120,7 @@ func (rt *Runtime) poolFor(ctx context.Context, path string, b []byte) (*pool, e
 		rt.log.Warn("plugin module imports a function sluice does not provide; calls to it fail", "module", path, "import", s)
 	}
 	p := &pool{
-		rt: rt, hash: hash, path: path, vmID: name, compiled: cm, info: info, imports: imports,
+		rt: rt, r: r, trusted: trusted, hash: hash, path: path, vmID: name, compiled: cm, info: info, imports: imports,
 		slots: make([]atomic.Pointer[vm], rt.opts.VMs), backoff: make([]time.Duration, rt.opts.VMs),
 		vmReady: make(chan struct{}),
 		configs: map[string]*poolConfig{},

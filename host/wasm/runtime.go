@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +24,13 @@ import (
 // compiled modules, their VMs, shared data and queues, plugin metrics, the
 // plugin-directory watcher. One per process.
 type Runtime struct {
-	opts    Options
-	log     *slog.Logger
-	r       wazero.Runtime
+	opts Options
+	log  *slog.Logger
+	r    wazero.Runtime
+	// trusted runs the modules of Options.TrustedModules: the same
+	// configuration without the time budget's checks. It is r when there
+	// is no budget anyway.
+	trusted wazero.Runtime
 	cache   wazero.CompilationCache
 	wasiRef map[string]api.FunctionDefinition
 	foreign map[string]ForeignFunc
@@ -58,8 +65,7 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 	explicitCache := opts.CacheDir != ""
 	opts = opts.withDefaults()
 	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(opts.MemoryLimitPages).
-		WithCloseOnContextDone(opts.CallTimeout > 0)
+		WithMemoryLimitPages(opts.MemoryLimitPages)
 	var cache wazero.CompilationCache
 	if opts.CacheDir != NoCacheDir {
 		c, err := openCache(opts.CacheDir)
@@ -76,15 +82,21 @@ func NewRuntime(ctx context.Context, opts Options) (*Runtime, error) {
 				"component", "wasm", "dir", opts.CacheDir, "error", err)
 		}
 	}
+	// The compilation cache keys compiled code by module and by whether
+	// it has the budget's checks, so both runtimes may share it.
 	rt := &Runtime{
 		opts:    opts,
 		log:     opts.Logger.With("component", "wasm"),
-		r:       wazero.NewRuntimeWithConfig(ctx, rc),
+		r:       wazero.NewRuntimeWithConfig(ctx, rc.WithCloseOnContextDone(opts.CallTimeout > 0)),
 		cache:   cache,
 		foreign: map[string]ForeignFunc{abi.ForeignCompress: foreignCompress, abi.ForeignUncompress: foreignUncompress},
 		pools:   map[[32]byte]*pool{},
 		files:   map[string]map[*plugin]struct{}{},
 		vms:     map[*vm]struct{}{},
+	}
+	rt.trusted = rt.r
+	if opts.CallTimeout > 0 && len(opts.TrustedModules) > 0 {
+		rt.trusted = wazero.NewRuntimeWithConfig(ctx, rc.WithCloseOnContextDone(false))
 	}
 	for name, fn := range opts.ForeignFunctions {
 		rt.foreign[name] = fn
@@ -152,15 +164,32 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	rt.bg.Wait()
 	err := rt.r.Close(ctx)
+	if rt.trusted != rt.r {
+		err = errors.Join(err, rt.trusted.Close(ctx))
+	}
 	if rt.cache != nil {
 		err = errors.Join(err, rt.cache.Close(ctx))
 	}
 	return err
 }
 
-// compile compiles module bytes, using the disk cache and several workers.
-func (rt *Runtime) compile(ctx context.Context, b []byte) (wazero.CompiledModule, error) {
-	return rt.r.CompileModule(experimental.WithCompilationWorkers(ctx, rt.opts.CompileWorkers), b)
+// compile compiles module bytes with r, using the disk cache and several
+// workers.
+func (rt *Runtime) compile(ctx context.Context, r wazero.Runtime, b []byte) (wazero.CompiledModule, error) {
+	return r.CompileModule(experimental.WithCompilationWorkers(ctx, rt.opts.CompileWorkers), b)
+}
+
+// runtimeFor returns the wazero runtime for the module file at path, and
+// whether it is trusted (runs without the time budget).
+func (rt *Runtime) runtimeFor(path string) (wazero.Runtime, bool) {
+	if rt.trusted == rt.r {
+		return rt.r, false
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if slices.Contains(rt.opts.TrustedModules, name) {
+		return rt.trusted, true
+	}
+	return rt.r, false
 }
 
 // watchdog stops VMs whose current callback has run longer than the call
@@ -200,6 +229,12 @@ func (rt *Runtime) watchdog() {
 				limit := budget
 				if v.loading.Load() {
 					limit = max(budget, loadBudget)
+				}
+				if now.Sub(s.since) >= limit && v.pool.trusted {
+					// Nothing can stop it: say so once per call.
+					rt.log.Error("a trusted plugin's callback is over its time budget and cannot be stopped", "module", v.pool.path, "vm", v.slot, "running", now.Sub(s.since).Round(time.Millisecond))
+					last[v] = seen{seq, now.Add(time.Hour)}
+					continue
 				}
 				if now.Sub(s.since) >= limit {
 					v.timedOut.Store(true)

@@ -154,7 +154,7 @@ func newVM(p *pool, slot int, cfgs []*poolConfig) (*vm, error) {
 		WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader).
 		WithStdout(&v.stdout).WithStderr(&v.stderr)
 	ictx := experimental.WithImportResolver(v.ctx, p.resolve)
-	inst, err := rt.r.InstantiateModule(ictx, p.compiled, cfg)
+	inst, err := p.r.InstantiateModule(ictx, p.compiled, cfg)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("instantiating: %w", err)
