@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -68,6 +69,11 @@ func Validate(ctx context.Context, o Options) (warnings []string, err error) {
 	}
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
+	}
+	if o.Logger == nil {
+		// Validation builds upstreams, whose health checks start probing
+		// backends at once: their flips are not the config's problems.
+		o.Logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	a := New(o)
 	defer a.ups.Close()
