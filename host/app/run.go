@@ -72,8 +72,9 @@ func Validate(ctx context.Context, o Options) (warnings []string, err error) {
 	}
 	if o.Logger == nil {
 		// Validation builds upstreams, whose health checks start probing
-		// backends at once: their flips are not the config's problems.
-		o.Logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+		// backends at once: their news are not the config's problems, and
+		// everything that is comes back as an error.
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := New(o)
 	defer a.ups.Close()
