@@ -6,7 +6,7 @@ LDFLAGS := -X github.com/sluice-proxy/sluice/host/app.Version=$(VERSION)
 BIN := bin/sluice
 PLUGIN_DIR ?= plugins
 CONFIG ?= configs/default.toml
-PLUGINS := $(notdir $(wildcard plugins-wasm/*))
+PLUGINS := $(notdir $(patsubst %/,%,$(wildcard plugins-wasm/*/)))
 WAT := $(shell find testdata -name '*.wat' 2>/dev/null)
 # Debian packages the tests and benchmarks need; `make deps` installs what is missing.
 DEB_PACKAGES := nginx-light wrk wabt nghttp2-client pebble prometheus-pushgateway
