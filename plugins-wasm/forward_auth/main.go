@@ -98,33 +98,11 @@ func newForwardAuth(cfg []byte) (sdk.Plugin, error) {
 // parseURL reads auth_url into scheme, authority, path and the default
 // upstream; it returns what is wrong, or "".
 func (p *forwardAuth) parseURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok || scheme != "http" && scheme != "https" {
-		return `want an http:// or https:// URL`
+	u, err := sdk.ParseUpstreamURL(raw)
+	if err != nil {
+		return err.Error()
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	host, path := rest[:end], rest[end:]
-	if i := strings.IndexByte(path, '#'); i >= 0 {
-		path = path[:i]
-	}
-	switch {
-	case host == "" || strings.ContainsAny(host, " "):
-		return "want a host, the name of an upstream"
-	case strings.ContainsRune(host, '@'):
-		return "credentials in the URL are not supported; use request_headers"
-	case path == "":
-		path = "/"
-	case path[0] == '?':
-		path = "/" + path
-	}
-	name := host
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		name = host[:i]
-	}
-	p.scheme, p.authority, p.path, p.upstream = scheme, host, path, name
+	p.scheme, p.authority, p.path, p.upstream = u.Scheme, u.Authority, u.Path, u.Upstream
 	return ""
 }
 

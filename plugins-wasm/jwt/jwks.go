@@ -2,7 +2,6 @@ package main
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sluice-proxy/sluice/sdk"
@@ -30,33 +29,13 @@ type jwks struct {
 	waiters   []func()
 }
 
-// parseJWKSURL reads jwks_url; it returns what is wrong, or "".
+// parseURL reads jwks_url; it returns what is wrong, or "".
 func (s *jwks) parseURL(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok || scheme != "http" && scheme != "https" {
-		return "want an http:// or https:// URL"
+	u, err := sdk.ParseUpstreamURL(raw)
+	if err != nil {
+		return err.Error()
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	host, path := rest[:end], rest[end:]
-	if i := strings.IndexByte(path, '#'); i >= 0 {
-		path = path[:i]
-	}
-	switch {
-	case host == "" || strings.ContainsAny(host, "@ "):
-		return "want a host, the name of an upstream"
-	case path == "":
-		path = "/"
-	case path[0] == '?':
-		path = "/" + path
-	}
-	name := host
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		name = host[:i]
-	}
-	s.scheme, s.authority, s.path, s.upstream = scheme, host, path, name
+	s.scheme, s.authority, s.path, s.upstream = u.Scheme, u.Authority, u.Path, u.Upstream
 	return ""
 }
 
