@@ -30,17 +30,8 @@ for t in "$NGINX" wrk curl "$BIN"; do
 done
 [ -f "$PLUGIN_DIR/cache.wasm" ] || { echo "bench-cache: $PLUGIN_DIR/cache.wasm missing (make plugins)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/sluice-bench-cache.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "work dir: $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Two cores: the proxies get CPU 1, the upstream and wrk share CPU 0.
-if [ "$(nproc)" -ge 2 ]; then PROXY_CPU="taskset -c 1"; LOAD_CPU="taskset -c 0"; else PROXY_CPU=""; LOAD_CPU=""; fi
+NAME=bench-cache
+. .ci/bench-lib.sh
 
 UP=127.0.0.1:18091
 NG=127.0.0.1:18092
@@ -122,28 +113,6 @@ directory = "$1"
 EOF
 }
 
-wait_port() {
-	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "http://$1/" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench-cache: nothing answers on $1" >&2
-	return 1
-}
-
-# run_wrk URL -> "rps p99_ms"
-run_wrk() {
-	local out rps p99 errs
-	out=$($LOAD_CPU wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$1")
-	rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-	p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
-	errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
-	[ -n "$errs" ] && echo "bench-cache: wrk reported: $errs" >&2
-	echo "$rps $p99"
-}
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
 status_of() { curl -fsS -o /dev/null -D - "$1" | awk 'tolower($1)=="x-cache-status:" {print $2}' | tr -d '\r'; }
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -170,20 +139,8 @@ for c in memory disk; do
 		s=$(status_of "$u")
 		[ "$s" = HIT ] || { echo "bench-cache: $u answers x-cache-status $s, not HIT" >&2; cat "$work/sluice-$c.log" >&2; exit 1; }
 	done
-	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$NG/" >/dev/null
-	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$SL/" >/dev/null
-	: >"$work/ng.rps"; : >"$work/sl.rps"; : >"$work/ng.p99"; : >"$work/sl.p99"; : >"$work/ratio"
-	for ((r = 1; r <= ROUNDS; r++)); do
-		read -r nr np < <(run_wrk "http://$NG/")
-		read -r sr sp < <(run_wrk "http://$SL/")
-		echo "$nr" >>"$work/ng.rps"; echo "$np" >>"$work/ng.p99"
-		echo "$sr" >>"$work/sl.rps"; echo "$sp" >>"$work/sl.p99"
-		awk -v s="$sr" -v n="$nr" 'BEGIN {printf "%.3f\n", s/n}' >>"$work/ratio"
-	done
+	compare "$c store" "http://$NG/" "http://$SL/"
 	kill "$spid"; wait "$spid" 2>/dev/null || true
-	printf '| %s store | %.0f | %.0f | %.2f | %.2f | %.2f |\n' "$c" \
-		"$(median <"$work/ng.rps")" "$(median <"$work/sl.rps")" "$(median <"$work/ratio")" \
-		"$(median <"$work/ng.p99")" "$(median <"$work/sl.p99")"
 done
 echo
 echo "wrk -t1 -c$CONNS -d$DURATION, $ROUNDS alternating rounds, median; sluice GOMAXPROCS=1, nginx 1 worker; $(nproc) cores; $(date -u +%F)"

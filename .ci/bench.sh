@@ -21,18 +21,8 @@ for t in "$NGINX" wrk "$BIN"; do
 	command -v "$t" >/dev/null || { echo "bench: $t not found (run make deps build)" >&2; exit 1; }
 done
 
-work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "work dir: $work" || rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Two cores: the proxies get CPU 1, the upstream and wrk share CPU 0. With
-# one core the pinning is skipped.
-if [ "$(nproc)" -ge 2 ]; then PROXY_CPU="taskset -c 1"; LOAD_CPU="taskset -c 0"; else PROXY_CPU=""; LOAD_CPU=""; fi
+NAME=bench
+. .ci/bench-lib.sh
 
 UP=127.0.0.1:18081
 NG=127.0.0.1:18082
@@ -97,29 +87,6 @@ EOF
 	for ((i = 1; i <= $1; i++)); do printf '\n[plugins.noop%d]\ncategory = "noop"\n' "$i"; done
 }
 
-wait_port() {
-	for _ in $(seq 100); do
-		curl -fsS -o /dev/null "http://$1/" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "bench: nothing answers on $1" >&2
-	return 1
-}
-
-# run_wrk URL -> "rps p99_ms"
-run_wrk() {
-	local out
-	out=$($LOAD_CPU wrk -t1 -c"$CONNS" -d"$DURATION" --latency "$1")
-	local rps p99
-	rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-	p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
-	errs=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
-	[ -n "$errs" ] && echo "bench: wrk reported: $errs" >&2
-	echo "$rps $p99"
-}
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
 $LOAD_CPU "$NGINX" -c "$work/up/nginx.conf" & pids+=($!)
 $PROXY_CPU "$NGINX" -c "$work/ng/nginx.conf" & pids+=($!)
 wait_port "$UP"
@@ -140,21 +107,8 @@ for c in $CASES; do
 	sluice_conf "$n" >"$work/sluice-$c.toml"
 	GOMAXPROCS=1 $PROXY_CPU "$BIN" run -c "$work/sluice-$c.toml" 2>"$work/sluice-$c.log" & spid=$!
 	wait_port "$SL" || { cat "$work/sluice-$c.log" >&2; exit 1; }
-	# Warm both (connection pools, compiled plugins).
-	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$NG/" >/dev/null
-	$LOAD_CPU wrk -t1 -c"$CONNS" -d2s "http://$SL/" >/dev/null
-	: >"$work/ng.rps"; : >"$work/sl.rps"; : >"$work/ng.p99"; : >"$work/sl.p99"; : >"$work/ratio"
-	for ((r = 1; r <= ROUNDS; r++)); do
-		read -r nr np < <(run_wrk "http://$NG/")
-		read -r sr sp < <(run_wrk "http://$SL/")
-		echo "$nr" >>"$work/ng.rps"; echo "$np" >>"$work/ng.p99"
-		echo "$sr" >>"$work/sl.rps"; echo "$sp" >>"$work/sl.p99"
-		awk -v s="$sr" -v n="$nr" 'BEGIN {printf "%.3f\n", s/n}' >>"$work/ratio"
-	done
+	compare "$c" "http://$NG/" "http://$SL/"
 	kill "$spid"; wait "$spid" 2>/dev/null || true
-	printf '| %s | %.0f | %.0f | %.2f | %.2f | %.2f |\n' "$c" \
-		"$(median <"$work/ng.rps")" "$(median <"$work/sl.rps")" "$(median <"$work/ratio")" \
-		"$(median <"$work/ng.p99")" "$(median <"$work/sl.p99")"
 done
 echo
 echo "wrk -t1 -c$CONNS -d$DURATION, $ROUNDS alternating rounds, median; sluice GOMAXPROCS=1; $(nproc) cores; $(date -u +%F)"
