@@ -5,14 +5,15 @@
 # per case and the ratio sluice/nginx (median of the rounds).
 #
 # Knobs (environment): ROUNDS (3), DURATION (10s), CONNS (64), CASES
-# ("proxy plugins1 plugins5"), KEEP (1 keeps the work dir).
+# ("proxy plugins1 plugins5 plugins1-trusted plugins5-trusted"), STARTUP (1:
+# also startup times and memory), KEEP (1 keeps the work dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
-CASES=${CASES-proxy plugins1 plugins5}
+CASES=${CASES-proxy plugins1 plugins5 plugins1-trusted plugins5-trusted}
 NGINX=${NGINX:-/usr/sbin/nginx}
 BIN=${BIN:-bin/sluice}
 PLUGIN_DIR=${PLUGIN_DIR:-$PWD/plugins}
@@ -66,12 +67,13 @@ plugin_list() {
 	for ((i = 1; i <= n; i++)); do out+="\"noop$i\","; done
 	echo "[${out%,}]"
 }
-sluice_conf() { # $1 = number of no-op plugins
+sluice_conf() { # $1 = number of no-op plugins, $2 = trusted modules
 	cat <<EOF
 [basic]
 plugin_dir = "$PLUGIN_DIR"
 log_level = "warn"
 upstream_keepalive_pool_size = 256
+wasm_trusted_modules = [${2:-}]
 
 [servers.bench]
 addr = "$SL"
@@ -94,17 +96,21 @@ wait_port "$NG"
 
 [ -n "$CASES" ] && printf '| case | nginx req/s | sluice req/s | ratio | nginx p99 ms | sluice p99 ms |\n|---|---|---|---|---|---|\n'
 for c in $CASES; do
+	trusted=""
 	case $c in
 		proxy) n=0 ;;
 		plugins1) n=1 ;;
 		plugins5) n=5 ;;
+		# The same with noop in wasm_trusted_modules (no callback budget).
+		plugins1-trusted) n=1 trusted='"noop"' ;;
+		plugins5-trusted) n=5 trusted='"noop"' ;;
 		*) echo "bench: unknown case $c" >&2; exit 1 ;;
 	esac
 	if [ "$n" -gt 0 ] && [ ! -f "$PLUGIN_DIR/noop.wasm" ]; then
 		echo "bench: $PLUGIN_DIR/noop.wasm missing (make plugins); skipping $c" >&2
 		continue
 	fi
-	sluice_conf "$n" >"$work/sluice-$c.toml"
+	sluice_conf "$n" "$trusted" >"$work/sluice-$c.toml"
 	GOMAXPROCS=1 $PROXY_CPU "$BIN" run -c "$work/sluice-$c.toml" 2>"$work/sluice-$c.log" & spid=$!
 	wait_port "$SL" || { cat "$work/sluice-$c.log" >&2; exit 1; }
 	compare "$c" "http://$NG/" "http://$SL/"
