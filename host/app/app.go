@@ -291,6 +291,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 		}
 		site, err := proxy.NewSite(proxy.SiteConfig{
 			Observers: obs,
+			Files:     a.files,
 			Metrics:   obs.MetricsHandler,
 			Chain:     chain,
 			Name:      name,

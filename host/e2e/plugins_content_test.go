@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +228,7 @@ func contentRoot(t *testing.T) string {
 		"dl/report.csv":    "a,b\n",
 		"gzfiles/big.json": string(contentJSON()),
 		"gzfiles/huge.txt": strings.Repeat("0123456789abcdef", 2<<20/16),
+		"files/large.bin":  strings.Repeat("sluice streams files from the host. ", 40<<20/36+1),
 		"../secret.txt":    "TOP SECRET",
 	} {
 		p := filepath.Join(root, name)
@@ -453,6 +455,13 @@ func TestContentDirectory(t *testing.T) {
 	resp, b = e.do(t, "GET", "/gzfiles/big.json", "Accept-Encoding", "gzip")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(decodeBody(t, "gzip", b), contentJSON()) {
 		t.Errorf("compressed static file: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Encoding"), len(b))
+	}
+	// A file larger than a local response could carry (32 MiB) is
+	// streamed by the host from the file, whole and with its length.
+	resp, b = e.do(t, "GET", "/files/large.bin")
+	if want := strings.Repeat("sluice streams files from the host. ", 40<<20/36+1); resp.StatusCode != 200 || string(b) != want ||
+		resp.Header.Get("Content-Length") != strconv.Itoa(len(want)) {
+		t.Errorf("40 MiB file: %d, %d bytes (Content-Length %q); want %d", resp.StatusCode, len(b), resp.Header.Get("Content-Length"), len(want))
 	}
 	// Regression: a local response over the plugins' 1 MiB buffer limit
 	// passing a plugin with a body handler came out empty.

@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"

@@ -35,6 +35,9 @@ type SiteConfig struct {
 	Logger *slog.Logger
 	// Version is the sluice version, for error pages.
 	Version string
+	// Files opens files under plugins' granted roots, for local responses
+	// whose body is a file (sluice.respond_file); nil: plugins cannot.
+	Files FileOpener
 }
 
 // NewSite compiles a server's locations into a Site. Every error names the
@@ -55,6 +58,7 @@ func NewSite(c SiteConfig) (*Site, error) {
 		errPage:   newErrorPage(c.Config.Basic.ErrorTemplate, c.Version),
 		log:       log.With("component", "proxy", "server", c.Name),
 		obs:       c.Observers,
+		files:     c.Files,
 	}
 	var errs []error
 	trusted, err := newTrustedSet(c.Config.Basic.TrustedProxies)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -71,12 +72,69 @@ func (s *Site) sendLocal(rs *reqState, res wasm.Result) {
 		k := canonicalKey(p[0])
 		h[k] = append(h[k], p[1])
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(lr.Body))}
 	rs.rec.Values = setValue(rs.rec.Values, "plugin_response", res.Plugin)
+	if rs.bodyFile != nil {
+		s.sendFile(rs, res.Plugin, lr.Status)
+		return
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(lr.Body))}
 	rs.writeHeader(lr.Status)
 	if rs.r.Method != http.MethodHead {
 		n, _ := rs.w.Write(lr.Body)
 		rs.rec.BytesSent += int64(n)
+	}
+}
+
+// FileOpener opens a file under a plugin's granted root (host/files).
+type FileOpener interface {
+	Open(plugin, path string) (*os.File, error)
+}
+
+// sendFile streams the file range of a local response (sluice.respond_file)
+// after its headers, through the response-body callbacks of the plugins
+// the request reached. The headers are the plugin's (Content-Length
+// included, unless a plugin on the way removed it).
+func (s *Site) sendFile(rs *reqState, plugin string, status int) {
+	fr := rs.bodyFile
+	f, err := s.files.Open(plugin, fr.path)
+	if err != nil {
+		// The plugin looked at the file a moment ago: it is gone or was
+		// replaced by something that is not a regular file.
+		s.fail(rs, &Error{http.StatusInternalServerError, "the file to send cannot be opened", err})
+		return
+	}
+	defer f.Close()
+	rs.writeHeader(status)
+	if rs.r.Method == http.MethodHead || status == http.StatusNotModified {
+		return
+	}
+	body := io.NewSectionReader(f, fr.off, fr.size)
+	buf := rs.buf[reqBufSize:]
+	for {
+		n, err := io.ReadFull(body, buf)
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			rs.rec.Err = err
+			panic(http.ErrAbortHandler) // a truncated body must not pass for whole
+		}
+		out := buf[:n]
+		if rs.filter != nil {
+			out = s.pluginResponseBody(rs, out, eof, false)
+		}
+		if len(out) > 0 {
+			w, werr := rs.w.Write(out)
+			rs.rec.BytesSent += int64(w)
+			if werr != nil {
+				rs.rec.Err = werr
+				return
+			}
+		}
+		if eof {
+			// A file that shrank since the plugin looked ends short of
+			// its Content-Length: net/http then closes the connection,
+			// so the client cannot take it for whole.
+			return
+		}
 	}
 }
 

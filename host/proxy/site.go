@@ -85,6 +85,7 @@ type Site struct {
 	metricsHandler http.Handler
 
 	trusted *trustedSet
+	files   FileOpener
 	errPage *errorPage
 	log     *slog.Logger
 	obs     Observers

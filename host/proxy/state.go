@@ -58,6 +58,9 @@ type reqState struct {
 	pres        wasm.Result
 	// hbuf is scratch space for expanding header templates.
 	hbuf []byte
+	// bodyFile is the file range a plugin's local response sends
+	// (sluice.respond_file).
+	bodyFile *fileRange
 	// upOverride is the upstream a plugin chose (sluice.upstream).
 	upOverride *upstream.Upstream
 }

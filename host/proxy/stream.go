@@ -356,8 +356,18 @@ var _ wasm.AttributeSetter = (*reqState)(nil)
 //	                   upstream of the config
 //	sluice.ctx.KEY     a value for the access log ({:KEY}), Server-Timing and
 //	                   metrics, e.g. cache_status, compression_ratio
+//	sluice.respond_file  "PATH\x00OFFSET\x00LENGTH": the body of the local
+//	                   response the plugin is about to send is that range of
+//	                   a file under the plugin's granted root, streamed by
+//	                   the host (the directory plugin)
 func (rs *reqState) SetAttribute(name, value string) bool {
 	switch {
+	case name == "sluice.respond_file":
+		fr, ok := parseFileRange(value)
+		if !ok || rs.site.files == nil {
+			return false
+		}
+		rs.bodyFile = &fr
 	case name == "sluice.upstream":
 		u := rs.loc.upstreams[value]
 		if u == nil {
@@ -376,4 +386,26 @@ var _ wasm.CallObserver = (*reqState)(nil)
 // metrics and the trace of the request.
 func (rs *reqState) PluginCall(plugin, callback string, start time.Time, d time.Duration) {
 	rs.site.obs.pluginCall(rs, plugin, callback, start, d)
+}
+
+var _ wasm.LocalBodyStreamer = (*reqState)(nil)
+
+// LocalBodyFollows implements wasm.LocalBodyStreamer.
+func (rs *reqState) LocalBodyFollows() bool { return rs.bodyFile != nil }
+
+// fileRange is a range of a file a plugin asked the host to send.
+type fileRange struct {
+	path      string
+	off, size int64
+}
+
+func parseFileRange(v string) (fileRange, bool) {
+	path, rest, ok1 := strings.Cut(v, "\x00")
+	off, size, ok2 := strings.Cut(rest, "\x00")
+	o, err1 := strconv.ParseInt(off, 10, 64)
+	n, err2 := strconv.ParseInt(size, 10, 64)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || o < 0 || n < 0 || path == "" {
+		return fileRange{}, false
+	}
+	return fileRange{path: path, off: o, size: n}, true
 }

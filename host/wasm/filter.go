@@ -504,11 +504,18 @@ func (f *Filter) finish(ctx context.Context, r Result) Result {
 	rh.Replace(pairs)
 	f.s.Headers(abi.MapHTTPResponseTrailers).Replace(nil)
 
-	eos := len(lr.Body) == 0
+	// A body the host streams itself (a file) follows the headers: the
+	// response-body callbacks get it through OnResponseBody, like an
+	// upstream's.
+	follows := false
+	if lb, ok := f.s.(LocalBodyStreamer); ok {
+		follows = lb.LocalBodyFollows()
+	}
+	eos := len(lr.Body) == 0 && !follows
 	if hr := f.responseHeaders(ctx, from, eos); hr.Outcome != Continue && hr.Outcome != Respond {
 		return hr
 	}
-	if !eos {
+	if !eos && !follows {
 		out, br := f.responseBody(ctx, from, lr.Body, true)
 		switch br.Outcome {
 		case Continue:

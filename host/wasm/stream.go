@@ -63,6 +63,16 @@ type CallObserver interface {
 	PluginCall(plugin, callback string, start time.Time, d time.Duration)
 }
 
+// LocalBodyStreamer may be implemented by a Stream whose local responses can
+// carry a body the host streams itself (a file a plugin named), instead of
+// bytes the plugin passed. When LocalBodyFollows reports true as a local
+// response is made in the request phase, the response-header callbacks run
+// without end of stream and the host then passes the body through
+// OnResponseBody, chunk by chunk, as it would an upstream's.
+type LocalBodyStreamer interface {
+	LocalBodyFollows() bool
+}
+
 // HeaderMap is one ordered multi-map of a Stream. Keys are lower-case ASCII:
 // the host lower-cases what plugins pass, and AppendPairs returns lower-case
 // keys. Request headers include the pseudo-headers :method, :path (path and

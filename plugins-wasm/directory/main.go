@@ -46,9 +46,14 @@ func main() {}
 
 func init() { sdk.Register(newPlugin) }
 
-// maxBody bounds a response body: local responses are held whole in the
+// maxBody bounds a response body the plugin reads itself, on a host that
+// does not stream files: such local responses are held whole in the
 // plugin's and the host's memory.
 const maxBody = 32 << 20
+
+// respondFile is the property that makes sluice stream a file range as the
+// body of the plugin's local response ("PATH\x00OFFSET\x00LENGTH").
+const respondFile = "sluice.respond_file"
 
 type plugin struct {
 	index     string
@@ -269,6 +274,12 @@ func (p *plugin) file(r sdk.Request, rel string, fi sdk.FileInfo) (int, [][2]str
 				strconv.FormatInt(s+l-1, 10) + "/" + strconv.FormatInt(fi.Size, 10)})
 		}
 	}
+	// sluice streams the range from the file itself (sluice.respond_file):
+	// the body never passes through the plugin, whatever its size.
+	if err := r.SetProperty(respondFile, []byte(rel+"\x00"+strconv.FormatInt(start, 10)+"\x00"+strconv.FormatInt(n, 10))); err == nil {
+		return status, append(h, [2]string{"content-length", strconv.FormatInt(n, 10)}), nil
+	}
+	// A host that does not stream files: the body goes through the plugin.
 	if n > maxBody {
 		sdk.Error("directory: " + rel + " is " + strconv.FormatInt(n, 10) + " bytes, over the 32 MiB a local response may carry; ask for ranges")
 		return text(500, "file too large to send whole; use Range requests")

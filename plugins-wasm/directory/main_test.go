@@ -62,7 +62,17 @@ func withFiles(t *testing.T, root string) []sdktest.Option {
 	fsys := files.New()
 	fsys.SetGrants(map[string]string{"static": root})
 	t.Cleanup(func() { fsys.Close() })
-	var opts []sdktest.Option
+	// Bodies are streamed by the host from the file, as sluice does.
+	opts := []sdktest.Option{sdktest.WithFileBodies(func(path string, off, n int64) ([]byte, error) {
+		f, err := fsys.Open("static", path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		b := make([]byte, n)
+		_, err = f.ReadAt(b, off)
+		return b, err
+	})}
 	for name, fn := range fsys.Functions() {
 		opts = append(opts, sdktest.WithForeignFunction(name, func(args []byte) ([]byte, error) {
 			out, err := fn("static", args)

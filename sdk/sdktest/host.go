@@ -42,6 +42,14 @@ func WithProperty(path string, value []byte) Option {
 	return func(h *Host) { h.props[dotted(path)] = value }
 }
 
+// WithFileBodies makes the fake host stream files as sluice does: a local
+// response sent after the plugin set "sluice.respond_file" to
+// "PATH\x00OFFSET\x00LENGTH" gets that range, read with read, as its body.
+// Without it the property is refused, as on a host that cannot.
+func WithFileBodies(read func(path string, off, n int64) ([]byte, error)) Option {
+	return func(h *Host) { h.fileBody = read }
+}
+
 // WithNow sets the host clock (default: the real time when New runs). The
 // clock only moves with Host.Advance and Host.SetNow.
 func WithNow(t time.Time) Option { return func(h *Host) { h.now = t } }
@@ -88,6 +96,10 @@ type Host struct {
 	props     map[string][]byte
 	upstreams map[string]bool
 	foreign   map[string]func([]byte) ([]byte, error)
+	// fileBody reads the file range a local response names with
+	// sluice.respond_file (WithFileBodies); nil: the host does not
+	// stream files and refuses the property.
+	fileBody func(path string, off, n int64) ([]byte, error)
 
 	pluginConfig []byte // readable during OnConfigure only
 	configuring  bool

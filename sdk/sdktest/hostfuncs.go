@@ -2,7 +2,9 @@ package sdktest
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -390,6 +392,13 @@ func (h *fake) SendLocalResponse(status uint32, details string, body, headers []
 		return abi.StatusBadArgument
 	}
 	s.local = &LocalResponse{Status: int(status), Headers: lowerPairs(pairs), Body: clone(body), Details: details}
+	if v, ok := s.props[dotted("sluice.respond_file")]; ok && h.fileBody != nil {
+		if b, err := h.readFileBody(string(v)); err == nil {
+			s.local.Body = b
+		} else {
+			s.local.Body = []byte("sdktest: " + err.Error())
+		}
+	}
 	s.paused = [2]bool{}
 	s.reqHeadersOpen = false
 	return abi.StatusOK
@@ -598,8 +607,24 @@ func (h *fake) GetProperty(path string) ([]byte, abi.Status) {
 	return nil, abi.StatusNotFound
 }
 
+// readFileBody reads "PATH\x00OFFSET\x00LENGTH" with the host's fileBody.
+func (h *fake) readFileBody(v string) ([]byte, error) {
+	path, rest, _ := strings.Cut(v, "\x00")
+	off, size, _ := strings.Cut(rest, "\x00")
+	o, err1 := strconv.ParseInt(off, 10, 64)
+	n, err2 := strconv.ParseInt(size, 10, 64)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("bad sluice.respond_file %q", v)
+	}
+	return h.fileBody(path, o, n)
+}
+
 // SetProperty implements hostcall.Host (stream contexts only, as Envoy).
 func (h *fake) SetProperty(path string, value []byte) abi.Status {
+	if path == dotted("sluice.respond_file") && h.fileBody == nil {
+		h.hostCalls[abi.FuncSetProperty]++
+		return abi.StatusBadArgument
+	}
 	h.hostCalls[abi.FuncSetProperty]++
 	s := h.stream()
 	if s == nil {
