@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 	"io"
 	"net"
 	"net/http"
@@ -118,7 +119,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 func BenchmarkParseHead(b *testing.B) {
 	head := []byte(benchResponse[:bytes.Index([]byte(benchResponse), []byte("\r\n\r\n"))+4])
 	buf := make([]byte, len(head))
-	var fs []field
+	var fs []h1wire.Field
 	b.ReportAllocs()
 	b.SetBytes(int64(len(head)))
 	for b.Loop() {

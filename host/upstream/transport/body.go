@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 )
 
 // Draining: when a body is closed before its end, the rest is read and
@@ -392,7 +394,7 @@ func (b *body) readTrailers() error {
 	if err != nil {
 		return err
 	}
-	tr := buildHeader(string(block), fs)
+	tr := h1wire.BuildHeader(string(block), fs)
 	if b.resp.Trailer == nil {
 		b.resp.Trailer = tr
 		return nil

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 )
 
 // Buffer sizes. The reader must hold a typical response head whole, so that
@@ -52,9 +54,9 @@ type conn struct {
 	abortFn  func() // c.abort, bound once so arming a request does not allocate
 
 	// The fields below belong to the request in flight.
-	br           *bufio.Reader // from readerPool, until the response ends
-	fields       []field       // scratch for the head parser
-	idleAt       time.Time     // when the connection was last put in the pool
+	br           *bufio.Reader  // from readerPool, until the response ends
+	fields       []h1wire.Field // scratch for the head parser
+	idleAt       time.Time      // when the connection was last put in the pool
 	readTimeout  time.Duration
 	writeTimeout time.Duration
 	fixedRead    bool // a deadline covering several reads is in force

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 )
 
 // maxInformational bounds the interim (1xx) responses before the final
@@ -169,7 +171,7 @@ func (h *h1) getConn(ctx context.Context, key poolKey, tr *Trace, probe, fresh b
 // from (c.bodyRead), or on success; a failure before that leaves it alone.
 func (c *conn) roundTrip(req *http.Request, rb io.ReadCloser, tr *Trace, start time.Time) (*http.Response, error) {
 	c.begin(req.Context())
-	c.closeAfter = c.h.s.maxIdle == 0 || req.Close || hasToken(req.Header["Connection"], "close")
+	c.closeAfter = c.h.s.maxIdle == 0 || req.Close || h1wire.HasToken(req.Header["Connection"], "close")
 	if rb != nil && req.ContentLength == 0 {
 		c.bodyRead = true // planBody reads a byte to tell empty from streamed
 	}
@@ -181,7 +183,7 @@ func (c *conn) roundTrip(req *http.Request, rb io.ReadCloser, tr *Trace, start t
 	budget := c.h.s.maxHeader
 	bw := getWriter(c)
 	writeHead(bw, req, &ob, c.closeAfter, c.key.addr)
-	if ob.r != nil && c.h.s.expectContinue > 0 && hasToken(req.Header["Expect"], "100-continue") {
+	if ob.r != nil && c.h.s.expectContinue > 0 && h1wire.HasToken(req.Header["Expect"], "100-continue") {
 		if err := bw.Flush(); err != nil {
 			putWriter(bw)
 			c.closeBodyIfRead(rb)
@@ -316,7 +318,7 @@ func (c *conn) readResponse(req *http.Request, tr *Trace, start time.Time, budge
 			return resp, false, nil
 		}
 		if tr.Got1xx != nil {
-			tr.Got1xx(ph.code, buildHeader(string(b), ph.fields))
+			tr.Got1xx(ph.code, h1wire.BuildHeader(string(b), ph.fields))
 		}
 		c.br.Discard(consumed)
 		if ph.code == http.StatusContinue && wait100 {
@@ -339,7 +341,7 @@ func (c *conn) readHeadBytes(budget int) (b []byte, consumed int, err error) {
 		n := br.Buffered()
 		if n > 0 {
 			buf, _ := br.Peek(n)
-			end, r := findHeadEnd(buf, resume)
+			end, r := h1wire.FindHeadEnd(buf, resume)
 			if end > 0 {
 				if end > budget {
 					return nil, 0, ErrHeaderTooLarge
@@ -397,7 +399,7 @@ func (c *conn) readBigHead(budget int) ([]byte, error) {
 // newResponse builds the response from head text s and picks its body by
 // RFC 9112 §6.3. budget is what remains for the trailers.
 func (c *conn) newResponse(req *http.Request, s string, ph *parsedHead, budget int) (*http.Response, error) {
-	hdr := buildHeader(s, ph.fields)
+	hdr := h1wire.BuildHeader(s, ph.fields)
 	b := &body{c: c, budget: budget}
 	resp := &b.resp
 	resp.Status = s[ph.ss:ph.se]
@@ -413,8 +415,8 @@ func (c *conn) newResponse(req *http.Request, s string, ph *parsedHead, budget i
 
 	closeConn := c.closeAfter
 	if conns := hdr["Connection"]; ph.minor == 0 {
-		closeConn = closeConn || !hasToken(conns, "keep-alive")
-	} else if hasToken(conns, "close") {
+		closeConn = closeConn || !h1wire.HasToken(conns, "keep-alive")
+	} else if h1wire.HasToken(conns, "close") {
 		closeConn = true
 	}
 
@@ -426,7 +428,7 @@ func (c *conn) newResponse(req *http.Request, s string, ph *parsedHead, budget i
 			// Transfer-Encoding in HTTP/1.0 is faulty framing: ignore
 			// it and close afterwards (RFC 9112 §6.1).
 			closeConn = true
-		case len(te) != 1 || !asciiEqualFold(te[0], "chunked"):
+		case len(te) != 1 || !h1wire.EqualFold(te[0], "chunked"):
 			return nil, c.fail(OpRead, malformed("unsupported transfer encoding %q", te))
 		default:
 			chunked = true
@@ -519,24 +521,12 @@ func (c *conn) upgrade(req *http.Request, b *body) (*http.Response, error) {
 }
 
 // parseContentLength accepts one or more identical values of digits only.
+// parseContentLength is h1wire.ParseContentLength with its errors marked as
+// a malformed response.
 func parseContentLength(vv []string) (int64, error) {
-	first := vv[0]
-	for _, v := range vv[1:] {
-		if v != first {
-			return 0, malformed("conflicting Content-Length values %q", vv)
-		}
-	}
-	if first == "" {
-		return 0, malformed("empty Content-Length")
-	}
-	for i := 0; i < len(first); i++ {
-		if first[i] < '0' || first[i] > '9' {
-			return 0, malformed("Content-Length %q", first)
-		}
-	}
-	n, err := strconv.ParseInt(first, 10, 64)
+	n, err := h1wire.ParseContentLength(vv)
 	if err != nil {
-		return 0, malformed("Content-Length %q", first)
+		return 0, malformed("%v", err)
 	}
 	return n, nil
 }
@@ -549,12 +539,12 @@ func announcedTrailers(vv []string) (http.Header, error) {
 	for _, v := range vv {
 		for v != "" {
 			var k string
-			if i := indexByteString(v, ','); i >= 0 {
+			if i := strings.IndexByte(v, ','); i >= 0 {
 				k, v = v[:i], v[i+1:]
 			} else {
 				k, v = v, ""
 			}
-			if k = trimOWS(k); k == "" {
+			if k = h1wire.TrimOWS(k); k == "" {
 				continue
 			}
 			k = http.CanonicalHeaderKey(k)

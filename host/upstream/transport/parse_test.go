@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 	"io"
 	"net"
 	"net/http"
@@ -249,7 +250,7 @@ func TestParseHeadDirect(t *testing.T) {
 	if ph.minor != 0 || ph.code != 404 || s[ph.ss:ph.se] != "404 Not Found" {
 		t.Errorf("got minor %d code %d status %q", ph.minor, ph.code, s[ph.ss:ph.se])
 	}
-	if h := buildHeader(s, ph.fields); !reflect.DeepEqual(h, http.Header{"X-A-B": {"1"}, "X-C": {"2"}}) {
+	if h := h1wire.BuildHeader(s, ph.fields); !reflect.DeepEqual(h, http.Header{"X-A-B": {"1"}, "X-C": {"2"}}) {
 		t.Errorf("header %v", h)
 	}
 }

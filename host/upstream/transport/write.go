@@ -8,6 +8,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 )
 
 // Request writing. The transport writes the framing itself: the
@@ -15,49 +18,6 @@ import (
 // are never copied, so a client's conflicting framing cannot reach the
 // backend (request smuggling). Every name and value is checked before the
 // first byte is sent.
-
-// tchar marks the bytes allowed in a token (RFC 9110 §5.6.2): header names
-// and methods.
-var tchar = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
-}()
-
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tchar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// validValueByte reports whether c may appear in a field value: visible
-// ASCII, SP, HTAB and obs-text; never CR, LF, NUL, other controls or DEL.
-func validValueByte(c byte) bool {
-	return c >= 0x20 && c != 0x7f || c == '\t'
-}
-
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !validValueByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
 
 // validTarget reports whether s can be a request-target or Host value: no
 // space, control byte or DEL, which would split the request line.
@@ -75,73 +35,15 @@ func validTarget(s string) bool {
 func framingHeader(k string) bool {
 	switch len(k) {
 	case 4:
-		return asciiEqualFold(k, "Host")
+		return h1wire.EqualFold(k, "Host")
 	case 7:
-		return asciiEqualFold(k, "Trailer")
+		return h1wire.EqualFold(k, "Trailer")
 	case 14:
-		return asciiEqualFold(k, "Content-Length")
+		return h1wire.EqualFold(k, "Content-Length")
 	case 17:
-		return asciiEqualFold(k, "Transfer-Encoding")
+		return h1wire.EqualFold(k, "Transfer-Encoding")
 	}
 	return false
-}
-
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x != y && lower(x) != lower(y) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// hasToken reports whether any comma-separated element of the values equals
-// token, ignoring case and optional whitespace ("close" in Connection).
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for len(v) > 0 {
-			var elem string
-			if i := indexByteString(v, ','); i >= 0 {
-				elem, v = v[:i], v[i+1:]
-			} else {
-				elem, v = v, ""
-			}
-			if asciiEqualFold(trimOWS(elem), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func indexByteString(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // requestHost is the Host the backend sees: req.Host, else the URL's host.
@@ -162,12 +64,12 @@ func sniHost(req *http.Request) string {
 		return ""
 	}
 	if h[0] == '[' {
-		if i := indexByteString(h, ']'); i > 0 {
+		if i := strings.IndexByte(h, ']'); i > 0 {
 			return h[1:i]
 		}
 		return h
 	}
-	if i := indexByteString(h, ':'); i >= 0 {
+	if i := strings.IndexByte(h, ':'); i >= 0 {
 		return h[:i]
 	}
 	return h
@@ -179,7 +81,7 @@ func validateRequest(req *http.Request) error {
 	if req.URL == nil {
 		return fmt.Errorf("%w: no URL", ErrInvalidRequest)
 	}
-	if req.Method != "" && !validToken(req.Method) {
+	if req.Method != "" && !h1wire.ValidToken(req.Method) {
 		return fmt.Errorf("%w: method %q is not a token", ErrInvalidRequest, req.Method)
 	}
 	if h := requestHost(req); !validTarget(h) {
@@ -192,17 +94,17 @@ func validateRequest(req *http.Request) error {
 		return fmt.Errorf("%w: request target holds a space or control byte", ErrInvalidRequest)
 	}
 	for k, vv := range req.Header {
-		if !validToken(k) {
+		if !h1wire.ValidToken(k) {
 			return fmt.Errorf("%w: header name %q", ErrInvalidRequest, k)
 		}
 		for _, v := range vv {
-			if !validValue(v) {
+			if !h1wire.ValidValue(v) {
 				return fmt.Errorf("%w: value of header %q holds a control byte", ErrInvalidRequest, k)
 			}
 		}
 	}
 	for k := range req.Trailer {
-		if !validToken(k) || framingHeader(k) {
+		if !h1wire.ValidToken(k) || framingHeader(k) {
 			return fmt.Errorf("%w: trailer name %q", ErrInvalidRequest, k)
 		}
 	}
@@ -292,7 +194,7 @@ func writeHead(bw *bufio.Writer, req *http.Request, b *outBody, closeConn bool, 
 		for _, v := range vv {
 			bw.WriteString(k)
 			bw.WriteString(": ")
-			bw.WriteString(trimOWS(v))
+			bw.WriteString(h1wire.TrimOWS(v))
 			bw.WriteString("\r\n")
 		}
 	}
@@ -316,7 +218,7 @@ func writeHead(bw *bufio.Writer, req *http.Request, b *outBody, closeConn bool, 
 		writeInt(bw, b.length, 10)
 		bw.WriteString("\r\n")
 	}
-	if closeConn && !hasToken(req.Header["Connection"], "close") {
+	if closeConn && !h1wire.HasToken(req.Header["Connection"], "close") {
 		bw.WriteString("Connection: close\r\n")
 	}
 	bw.WriteString("\r\n")
@@ -407,12 +309,12 @@ func writeChunked(bw *bufio.Writer, r io.Reader, trailer http.Header) (bodySide,
 	bw.WriteString("0\r\n")
 	for k, vv := range trailer {
 		for _, v := range vv {
-			if !validValue(v) {
+			if !h1wire.ValidValue(v) {
 				return sideSource, fmt.Errorf("%w: value of trailer %q holds a control byte", ErrInvalidRequest, k)
 			}
 			bw.WriteString(k)
 			bw.WriteString(": ")
-			bw.WriteString(trimOWS(v))
+			bw.WriteString(h1wire.TrimOWS(v))
 			bw.WriteString("\r\n")
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 )
 
 // captureServer records the raw bytes of the first request on each
@@ -209,8 +211,8 @@ func TestHasToken(t *testing.T) {
 		{nil, "close", false},
 		{[]string{",,"}, "close", false},
 	} {
-		if got := hasToken(tc.values, tc.token); got != tc.want {
-			t.Errorf("hasToken(%q, %q) = %v; want %v", tc.values, tc.token, got, tc.want)
+		if got := h1wire.HasToken(tc.values, tc.token); got != tc.want {
+			t.Errorf("h1wire.HasToken(%q, %q) = %v; want %v", tc.values, tc.token, got, tc.want)
 		}
 	}
 }
