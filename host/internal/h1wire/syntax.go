@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Error is a syntax error in a head. Callers wrap it with their own kind
@@ -183,4 +184,34 @@ func Clip(b []byte) string {
 		return string(b[:max]) + "..."
 	}
 	return string(b)
+}
+
+// AnnouncedTrailers reads the Trailer header of a chunked message into
+// the keys of a trailer map, as net/http does; framing fields may not be
+// trailers.
+func AnnouncedTrailers(vv []string) (http.Header, error) {
+	var t http.Header
+	for _, v := range vv {
+		for v != "" {
+			var k string
+			if i := strings.IndexByte(v, ','); i >= 0 {
+				k, v = v[:i], v[i+1:]
+			} else {
+				k, v = v, ""
+			}
+			if k = TrimOWS(k); k == "" {
+				continue
+			}
+			k = http.CanonicalHeaderKey(k)
+			switch k {
+			case "Transfer-Encoding", "Trailer", "Content-Length":
+				return nil, errorf("bad trailer key %q", k)
+			}
+			if t == nil {
+				t = make(http.Header)
+			}
+			t[k] = nil
+		}
+	}
+	return t, nil
 }

@@ -368,27 +368,12 @@ func (b *body) readTrailers() error {
 		}
 		return err
 	}
-	var block []byte
-	lineStart := 0
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(block)+len(frag) > b.budget {
-			return ErrHeaderTooLarge
-		}
-		block = append(block, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		if n := len(block) - lineStart; n == 1 || n == 2 && block[lineStart] == '\r' {
-			break
-		}
-		lineStart = len(block)
+	block, err := h1wire.ReadBlock(br, b.budget, true)
+	if err == h1wire.ErrTooLarge {
+		return ErrHeaderTooLarge
+	}
+	if err != nil {
+		return err
 	}
 	fs, err := parseFields(block, 0, nil, true)
 	if err != nil {

@@ -1,13 +1,11 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -330,70 +328,16 @@ func (c *conn) readResponse(req *http.Request, tr *Trace, start time.Time, budge
 	}
 }
 
-// readHeadBytes returns the next response head, delimited by its blank
-// line. Usually it is a slice of the read buffer, valid until consumed bytes
-// are discarded; a head larger than the buffer is copied out instead and
-// consumed is 0.
+// readHeadBytes returns the next response head (see h1wire.ReadHead).
 func (c *conn) readHeadBytes(budget int) (b []byte, consumed int, err error) {
-	br := c.br
-	resume := 0
-	for {
-		n := br.Buffered()
-		if n > 0 {
-			buf, _ := br.Peek(n)
-			end, r := h1wire.FindHeadEnd(buf, resume)
-			if end > 0 {
-				if end > budget {
-					return nil, 0, ErrHeaderTooLarge
-				}
-				return buf[:end], end, nil
-			}
-			resume = r
-			if n > budget {
-				return nil, 0, ErrHeaderTooLarge
-			}
-			if n >= br.Size() {
-				b, err := c.readBigHead(budget)
-				return b, 0, err
-			}
-		}
-		if _, err := br.Peek(n + 1); err != nil {
-			if err == io.EOF {
-				if n == 0 {
-					return nil, 0, ErrClosedBeforeResponse
-				}
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, 0, err
-		}
+	b, consumed, err = h1wire.ReadHead(c.br, budget)
+	switch err {
+	case io.EOF:
+		err = ErrClosedBeforeResponse
+	case h1wire.ErrTooLarge:
+		err = ErrHeaderTooLarge
 	}
-}
-
-// readBigHead reads a head that does not fit the read buffer, line by line,
-// into a new slice.
-func (c *conn) readBigHead(budget int) ([]byte, error) {
-	out := make([]byte, 0, 2*readBufferSize)
-	lineStart := 0
-	for {
-		frag, err := c.br.ReadSlice('\n')
-		if len(out)+len(frag) > budget {
-			return nil, ErrHeaderTooLarge
-		}
-		out = append(out, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
-		}
-		if n := len(out) - lineStart; lineStart > 0 && (n == 1 || n == 2 && out[lineStart] == '\r') {
-			return out, nil
-		}
-		lineStart = len(out)
-	}
+	return b, consumed, err
 }
 
 // newResponse builds the response from head text s and picks its body by
@@ -531,32 +475,12 @@ func parseContentLength(vv []string) (int64, error) {
 	return n, nil
 }
 
-// announcedTrailers reads the Trailer header of a chunked response into
-// the keys of resp.Trailer, as net/http does; framing fields may not be
-// trailers.
+// announcedTrailers is h1wire.AnnouncedTrailers with its errors marked as
+// a malformed response.
 func announcedTrailers(vv []string) (http.Header, error) {
-	var t http.Header
-	for _, v := range vv {
-		for v != "" {
-			var k string
-			if i := strings.IndexByte(v, ','); i >= 0 {
-				k, v = v[:i], v[i+1:]
-			} else {
-				k, v = v, ""
-			}
-			if k = h1wire.TrimOWS(k); k == "" {
-				continue
-			}
-			k = http.CanonicalHeaderKey(k)
-			switch k {
-			case "Transfer-Encoding", "Trailer", "Content-Length":
-				return nil, malformed("bad trailer key %q", k)
-			}
-			if t == nil {
-				t = make(http.Header)
-			}
-			t[k] = nil
-		}
+	t, err := h1wire.AnnouncedTrailers(vv)
+	if err != nil {
+		return nil, malformed("%v", err)
 	}
 	return t, nil
 }
