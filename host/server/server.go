@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-proxy/sluice/host/server/h1"
 	"github.com/sluice-proxy/sluice/host/tlsx"
 )
 
@@ -89,11 +90,29 @@ func NewManager(o Options) *Manager {
 		ports: map[string]*port{}, sites: map[string]*site{}}
 }
 
-// site is one http.Server and the listeners that feed it.
+// site is one server: HTTP/1 connections are served by h1, HTTP/2 ones
+// are handed to srv (net/http), and feeds bring the connections.
 type site struct {
 	spec  Spec
+	h1    *h1.Server
 	srv   *http.Server
 	feeds []*feed // one per address
+}
+
+// shutdown stops both servers gracefully, within ctx.
+func (st *site) shutdown(ctx context.Context) error {
+	var err1, err2 error
+	var wg sync.WaitGroup
+	wg.Go(func() { err1 = st.h1.Shutdown(ctx) })
+	err2 = st.srv.Shutdown(ctx)
+	wg.Wait()
+	return errors.Join(err1, err2)
+}
+
+// close closes every connection of both servers.
+func (st *site) close() {
+	st.h1.Close()
+	st.srv.Close()
 }
 
 // port is one listening socket and its accept loop. The loop hands each
@@ -255,23 +274,59 @@ func (m *Manager) newSite(s Spec) *site {
 		streams = 100
 	}
 	srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: streams}
-	st := &site{spec: s, srv: srv}
+	log := m.log.With("server", s.Name)
+	hs := &h1.Server{
+		Handler:           s.Handler,
+		ReadTimeout:       s.ReadTimeout,
+		ReadHeaderTimeout: s.ReadHeaderTimeout,
+		WriteTimeout:      s.WriteTimeout,
+		IdleTimeout:       s.IdleTimeout,
+		MaxHeaderBytes:    s.MaxHeaderBytes,
+		ConnContext:       connContext,
+		ConnState:         connState,
+		Logger:            log,
+	}
+	st := &site{spec: s, h1: hs, srv: srv}
+	if s.H2 {
+		// net/http serves what speaks HTTP/2; it gets those connections
+		// from h1 through a feed of its own.
+		h2 := newFeed()
+		hs.H2 = func(c net.Conn) {
+			if !h2.push(c) {
+				c.Close()
+			}
+		}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			err := srv.Serve(h2)
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				log.Error("serving HTTP/2 stopped", "err", err)
+			}
+		}()
+	}
 	for range s.Addrs {
 		f := newFeed()
 		st.feeds = append(st.feeds, f)
-		m.wg.Add(1)
 		var ln net.Listener = f
 		if s.TLS != nil {
-			// Handshakes run off the accept path with a deadline, and
-			// net/http gets finished *tls.Conn values; it negotiates h2
-			// from their ALPN as long as its own TLSConfig stays nil.
+			// Handshakes run off the accept path with a deadline, and the
+			// servers get finished *tls.Conn values: net/http negotiates
+			// h2 from their ALPN as long as its own TLSConfig stays nil.
 			ln = tlsx.NewListener(f, s.TLS, tlsx.ListenerOptions{HandshakeTimeout: s.ReadHeaderTimeout, OnHandshake: s.OnHandshake})
 		}
+		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			err := srv.Serve(ln)
-			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-				m.log.Error("serving stopped", "server", s.Name, "err", err)
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					if !errors.Is(err, net.ErrClosed) {
+						log.Error("serving stopped", "err", err)
+					}
+					return
+				}
+				go hs.ServeConn(c)
 			}
 		}()
 	}
@@ -289,9 +344,9 @@ func (m *Manager) retire(st *site) {
 		defer m.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), m.grace)
 		defer cancel()
-		if err := st.srv.Shutdown(ctx); err != nil {
+		if err := st.shutdown(ctx); err != nil {
 			m.log.Warn("closing connections after grace period", "server", st.spec.Name, "grace", m.grace)
-			st.srv.Close()
+			st.close()
 		}
 	}()
 }
@@ -320,8 +375,8 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := st.srv.Shutdown(ctx); err != nil {
-				st.srv.Close()
+			if err := st.shutdown(ctx); err != nil {
+				st.close()
 				emu.Lock()
 				if firstErr == nil {
 					firstErr = fmt.Errorf("shutting down server %s: %w", st.spec.Name, err)
