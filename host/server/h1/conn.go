@@ -257,8 +257,20 @@ func (c *conn) readRequest(ctx context.Context) (*http.Request, error) {
 		br.Discard(1)
 	}
 	if c.served == 0 {
-		if p, _ := br.Peek(br.Buffered()); len(p) > 0 && bytes.HasPrefix([]byte(h2Preface), p[:min(len(p), len(h2Preface))]) {
-			return nil, c.handOffH2()
+		// The HTTP/2 preface, possibly split across packets: read on
+		// while what arrived could still be its start.
+		for {
+			p, _ := br.Peek(br.Buffered())
+			n := min(len(p), len(h2Preface))
+			if string(p[:n]) != h2Preface[:n] {
+				break
+			}
+			if n == len(h2Preface) {
+				return nil, c.handOffH2()
+			}
+			if _, err := br.Peek(len(p) + 1); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -414,13 +426,6 @@ func (c *conn) frameBody(req *http.Request) error {
 func (c *conn) handOffH2() error {
 	if c.s.H2 == nil {
 		return &httpError{http.StatusHTTPVersionNotSupported, "HTTP/2 is not enabled on this server"}
-	}
-	p, err := c.br.Peek(len(h2Preface))
-	if err != nil {
-		return err
-	}
-	if string(p) != h2Preface {
-		return badRequest("malformed request line")
 	}
 	c.setReadDeadline(0)
 	c.gone = true

@@ -485,6 +485,19 @@ func TestH2Handoff(t *testing.T) {
 	}
 }
 
+// TestSplitRequestLine sends a request whose first packet could be the
+// start of the HTTP/2 preface.
+func TestSplitRequestLine(t *testing.T) {
+	addr := serve(t, &Server{Handler: echo, H2: func(c net.Conn) { c.Close(); t.Error("handed to HTTP/2") }})
+	cl := dial(t, addr)
+	cl.send("P")
+	time.Sleep(20 * time.Millisecond)
+	cl.send("UT / HTTP/1.0\r\n\r\n")
+	if resp, body := cl.response("PUT"); resp.StatusCode != 200 || !strings.HasPrefix(body, "PUT / HTTP/1.0") {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
+
 func TestTimeouts(t *testing.T) {
 	addr := serve(t, &Server{Handler: echo, ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
 	t.Run("slow head", func(t *testing.T) {
