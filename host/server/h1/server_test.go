@@ -75,9 +75,11 @@ func (cl *client) response(method string) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// closed reports whether the server closed the connection.
-func (cl *client) closed() bool {
-	cl.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+// closed reports whether the server closes the connection within 2s.
+func (cl *client) closed() bool { return cl.closedWithin(2 * time.Second) }
+
+func (cl *client) closedWithin(d time.Duration) bool {
+	cl.c.SetReadDeadline(time.Now().Add(d))
 	_, err := cl.br.ReadByte()
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }
@@ -238,7 +240,11 @@ func TestRequests(t *testing.T) {
 					t.Errorf("trailers %v", resp.Trailer)
 				}
 			}
-			if got := cl.closed(); got != tc.close {
+			wait := 2 * time.Second
+			if !tc.close {
+				wait = 300 * time.Millisecond // long enough to see a close that is on its way
+			}
+			if got := cl.closedWithin(wait); got != tc.close {
 				t.Errorf("connection closed: %v; want %v", got, tc.close)
 			}
 		})
