@@ -168,12 +168,10 @@ func (c *conn) serveRequest() bool {
 	b, _ := req.Body.(*body)
 	c.beginWatch(b, cancel)
 	ok := c.runHandler(w, req)
-	if !w.hijacked {
-		_ = c.endWatch()
-	}
 	if w.hijacked {
-		return false
+		return false // Hijack ended the watch
 	}
+	_ = c.endWatch()
 	if !ok {
 		// A panicking handler leaves the response in an unknown state:
 		// the client must not take it for a whole one.
@@ -274,6 +272,13 @@ func (c *conn) readRequest(ctx context.Context) (*http.Request, error) {
 		}
 	}
 
+	if c.served > 0 && c.s.IdleTimeout > 0 {
+		// The idle timeout ran until the first byte; the rest of the
+		// head gets the header timeout, unless it is all here already.
+		if p, _ := br.Peek(br.Buffered()); !headIn(p) {
+			c.setReadDeadline(c.headerTimeout())
+		}
+	}
 	b, consumed, err := h1wire.ReadHead(br, c.s.maxHeaderBytes())
 	if err != nil {
 		if err == h1wire.ErrTooLarge {
@@ -354,6 +359,11 @@ func (c *conn) readRequest(ctx context.Context) (*http.Request, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+func headIn(p []byte) bool {
+	end, _ := h1wire.FindHeadEnd(p, 0)
+	return end > 0
 }
 
 // parseVersion accepts HTTP/1.0 and HTTP/1.1 and returns the minor version.

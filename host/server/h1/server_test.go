@@ -517,6 +517,20 @@ func TestTimeouts(t *testing.T) {
 			t.Fatalf("closed after %v", d)
 		}
 	})
+	t.Run("slow head on a kept-alive connection", func(t *testing.T) {
+		s := &Server{Handler: echo, ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 5 * time.Second}
+		cl := dial(t, serve(t, s))
+		cl.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		cl.response("GET")
+		cl.send("GET / HTTP/1.1\r\n")
+		start := time.Now()
+		if !cl.closed() {
+			t.Fatal("a head that never ends kept the connection")
+		}
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Fatalf("closed after %v: the idle timeout, not the header timeout, applied", d)
+		}
+	})
 	t.Run("idle", func(t *testing.T) {
 		cl := dial(t, addr)
 		cl.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
