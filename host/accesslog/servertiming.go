@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 	"github.com/sluice-proxy/sluice/host/internal/reqinfo"
 )
 
@@ -82,7 +83,7 @@ func appendTiming(dst []byte, start int, name, suffix string, d time.Duration) [
 	dst = append(dst, name...)
 	for i := 0; i < len(suffix); i++ {
 		c := suffix[i]
-		if !isTokenByte(c) {
+		if !h1wire.TokenByte(c) {
 			c = '_'
 		}
 		dst = append(dst, c)
@@ -110,17 +111,4 @@ func appendMillisFrac(dst []byte, d time.Duration) []byte {
 	}
 	dst = append(dst, '.')
 	return append(dst, digits[:n]...)
-}
-
-// isTokenByte reports whether c may appear in an HTTP token (RFC 9110).
-func isTokenByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }

@@ -22,7 +22,7 @@ func (v varSource) AppendBuiltin(dst []byte, b route.Builtin) []byte {
 	rs := v.rs
 	switch b {
 	case route.Host:
-		return append(dst, stripPort(rs.rec.Host)...)
+		return append(dst, route.StripPort(rs.rec.Host)...)
 	case route.Scheme:
 		return append(dst, rs.rec.Scheme...)
 	case route.Hostname:
@@ -108,19 +108,3 @@ func (rs *reqState) serverPort() string {
 	return "80"
 }
 
-// stripPort returns host without a port, keeping IPv6 brackets off.
-func stripPort(h string) string {
-	if h == "" {
-		return h
-	}
-	if h[0] == '[' {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			return h[1:i]
-		}
-		return h
-	}
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h, ':') == i {
-		return h[:i]
-	}
-	return h
-}

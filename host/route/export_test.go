@@ -17,6 +17,3 @@ func (t *Table) MatchLinear(r *http.Request) (*Location, Vars) {
 	}
 	return nil, Vars{}
 }
-
-// StripPort exposes stripPort to the tests.
-var StripPort = stripPort

@@ -98,13 +98,13 @@ func requestHost(r *http.Request) string {
 	if h == "" && r.URL != nil {
 		h = r.URL.Host
 	}
-	return stripPort(h)
+	return StripPort(h)
 }
 
-// stripPort removes a trailing ":port" from a host and the brackets from an
+// StripPort removes a trailing ":port" from a host and the brackets from an
 // IPv6 literal. A bare IPv6 address (several colons, no brackets) is kept
 // whole, since its last colon is not a port separator.
-func stripPort(h string) string {
+func StripPort(h string) string {
 	if h == "" {
 		return h
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -185,7 +186,7 @@ func (m *Manager) Apply(specs []Spec) error {
 	var retire []*site
 	for _, s := range specs {
 		old := m.sites[s.Name]
-		if old != nil && old.spec.Fingerprint == s.Fingerprint && sameAddrs(old.spec.Addrs, s.Addrs) {
+		if old != nil && old.spec.Fingerprint == s.Fingerprint && slices.Equal(old.spec.Addrs, s.Addrs) {
 			// The handler is not swapped (it would race with requests
 			// being served): callers keep one handler per server name.
 			// The TLS config is not swapped: its certificates come
@@ -233,18 +234,6 @@ func (m *Manager) Addrs() map[string]string {
 		out[a] = p.addr
 	}
 	return out
-}
-
-func sameAddrs(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (m *Manager) newSite(s Spec) *site {

@@ -6,6 +6,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/sluice-proxy/sluice/abi"
+	"github.com/sluice-proxy/sluice/host/internal/h1wire"
 )
 
 // mapState is how a host call may use a header map now.
@@ -290,23 +291,11 @@ func validKey(k string) bool {
 		return false
 	}
 	for i := 0; i < len(k); i++ {
-		if !isTokenChar(k[i]) {
+		if !h1wire.TokenByte(k[i]) {
 			return false
 		}
 	}
 	return true
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }
 
 // validValue refuses the bytes that would split or truncate a header

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,11 +80,6 @@ func (c *conn) serve() {
 
 func (c *conn) close() {
 	c.s.untrack(c)
-	c.wmu.Lock()
-	if c.watchTimer != nil {
-		c.watchTimer.Stop()
-	}
-	c.wmu.Unlock()
 	if c.gone {
 		// The buffers went with the connection.
 		return
@@ -221,7 +217,7 @@ func (c *conn) writeError(e *httpError) {
 	c.bw.WriteString(statusLine(e.status))
 	c.bw.Write(dateLine())
 	c.bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ")
-	c.bw.WriteString(itoa(int64(len(body))))
+	c.bw.WriteString(strconv.Itoa(len(body)))
 	c.bw.WriteString("\r\n\r\n")
 	c.bw.WriteString(body)
 	if c.bw.Flush() != nil {

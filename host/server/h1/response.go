@@ -384,8 +384,6 @@ func statusLine(code int) string {
 	return "HTTP/1.1 " + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n"
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
 // The Date field is formatted once a second, not per response.
 var date atomic.Pointer[dateCache]
 

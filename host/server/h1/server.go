@@ -20,8 +20,8 @@ type Server struct {
 	// ReadTimeout bounds reading a whole request, head and body;
 	// ReadHeaderTimeout the head alone (ReadTimeout when zero);
 	// WriteTimeout writing the response; IdleTimeout the wait for the next
-	// request on a kept-alive connection (ReadTimeout when zero). Zero
-	// disables the one concerned, as in http.Server.
+	// request on a kept-alive connection (the header timeout when zero).
+	// Zero disables the one concerned.
 	ReadTimeout, ReadHeaderTimeout, WriteTimeout, IdleTimeout time.Duration
 	// MaxHeaderBytes caps a request head; default http.DefaultMaxHeaderBytes.
 	MaxHeaderBytes int
