@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,12 @@ func TestConfig(t *testing.T) {
 			wantErr: `key "status": want an integer, got number "1.5"`},
 		{name: "int from string", in: `{"status":"200"}`, read: func(c *Config) any { return c.Int("status", 1) }, want: 1,
 			wantErr: `key "status": want an integer, got string "200"`},
+		{name: "restriction defaults", in: `{}`, read: func(c *Config) any { r := c.Restriction(); return fmt.Sprint(r.Deny, " ", string(r.Message)) },
+			want: "false Request is forbidden"},
+		{name: "restriction deny", in: `{"type":"Deny","message":"go away"}`, read: func(c *Config) any { r := c.Restriction(); return fmt.Sprint(r.Deny, " ", string(r.Message)) },
+			want: "true go away"},
+		{name: "restriction bad type", in: `{"type":"block"}`, read: func(c *Config) any { return c.Restriction().Deny }, want: false,
+			wantErr: `key "type": want "allow" or "deny", got "block"`},
 		{name: "bool", in: `{"on":true}`, read: func(c *Config) any { return c.Bool("on", false) }, want: true},
 		{name: "bool wrong type", in: `{"on":1}`, read: func(c *Config) any { return c.Bool("on", false) }, want: false,
 			wantErr: `key "on": want true or false, got number "1"`},

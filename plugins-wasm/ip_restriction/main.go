@@ -28,10 +28,9 @@ func main() {}
 func init() { sdk.Register(newIPRestriction) }
 
 type plugin struct {
-	addrs    map[netip.Addr]struct{}
-	prefixes []netip.Prefix
-	deny     bool
-	message  []byte
+	addrs           map[netip.Addr]struct{}
+	prefixes        []netip.Prefix
+	sdk.Restriction // type and message
 }
 
 func newIPRestriction(cfg []byte) (sdk.Plugin, error) {
@@ -69,25 +68,8 @@ func newIPRestriction(cfg []byte) (sdk.Plugin, error) {
 		}
 		p.addrs[a.Unmap().WithZone("")] = struct{}{}
 	}
-	p.deny = restrictionType(c)
-	p.message = []byte(c.String("message", "Request is forbidden"))
-	if len(p.message) == 0 {
-		p.message = []byte("Request is forbidden")
-	}
+	p.Restriction = c.Restriction()
 	return p, c.Err()
-}
-
-// restrictionType reads Pingap's "type": false for allow, true for deny.
-func restrictionType(c *sdk.Config) bool {
-	switch t := c.String("type", ""); strings.ToLower(t) {
-	case "", "allow":
-		return false
-	case "deny":
-		return true
-	default:
-		c.Invalid("type", `want "allow" or "deny", got `+strconv.Quote(t))
-		return false
-	}
 }
 
 func (p *plugin) OnRequestHeaders(r sdk.Request) sdk.Action {
@@ -96,11 +78,7 @@ func (p *plugin) OnRequestHeaders(r sdk.Request) sdk.Action {
 		respond(r, 400, []byte("Invalid client ip"))
 		return sdk.Pause
 	}
-	if p.match(ip) == p.deny {
-		respond(r, 403, p.message)
-		return sdk.Pause
-	}
-	return sdk.Continue
+	return p.Check(r, p.match(ip))
 }
 
 func (p *plugin) match(ip netip.Addr) bool {

@@ -26,10 +26,9 @@ func main() {}
 func init() { sdk.Register(newRefererRestriction) }
 
 type plugin struct {
-	hosts    map[string]struct{}
-	suffixes []string // ".example.com"
-	deny     bool
-	message  []byte
+	hosts           map[string]struct{}
+	suffixes        []string // ".example.com"
+	sdk.Restriction          // type and message
 }
 
 func newRefererRestriction(cfg []byte) (sdk.Plugin, error) {
@@ -62,17 +61,7 @@ func newRefererRestriction(cfg []byte) (sdk.Plugin, error) {
 		}
 		p.hosts[s] = struct{}{}
 	}
-	switch t := c.String("type", ""); strings.ToLower(t) {
-	case "", "allow":
-	case "deny":
-		p.deny = true
-	default:
-		c.Invalid("type", `want "allow" or "deny", got `+strconv.Quote(t))
-	}
-	p.message = []byte(c.String("message", ""))
-	if len(p.message) == 0 {
-		p.message = []byte("Request is forbidden")
-	}
+	p.Restriction = c.Restriction()
 	return p, c.Err()
 }
 
@@ -81,13 +70,7 @@ func (p *plugin) OnRequestHeaders(r sdk.Request) sdk.Action {
 	if ref, ok := r.Header().Lookup("referer"); ok {
 		found = p.match(refererHost(ref))
 	}
-	if found == p.deny {
-		if err := r.Respond(403, [][2]string{{"content-type", "text/plain; charset=utf-8"}}, p.message); err != nil {
-			sdk.Error("referer_restriction: " + err.Error())
-		}
-		return sdk.Pause
-	}
-	return sdk.Continue
+	return p.Check(r, found)
 }
 
 func (p *plugin) match(host string) bool {

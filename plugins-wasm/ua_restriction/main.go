@@ -28,9 +28,8 @@ func main() {}
 func init() { sdk.Register(newUARestriction) }
 
 type plugin struct {
-	re      *regexp.Regexp
-	deny    bool
-	message []byte
+	re              *regexp.Regexp
+	sdk.Restriction // type and message
 }
 
 func newUARestriction(cfg []byte) (sdk.Plugin, error) {
@@ -64,27 +63,11 @@ func newUARestriction(cfg []byte) (sdk.Plugin, error) {
 			c.Invalid("ua_list", err.Error())
 		}
 	}
-	switch t := c.String("type", ""); strings.ToLower(t) {
-	case "", "allow":
-	case "deny":
-		p.deny = true
-	default:
-		c.Invalid("type", `want "allow" or "deny", got `+strconv.Quote(t))
-	}
-	p.message = []byte(c.String("message", ""))
-	if len(p.message) == 0 {
-		p.message = []byte("Request is forbidden")
-	}
+	p.Restriction = c.Restriction()
 	return p, c.Err()
 }
 
 func (p *plugin) OnRequestHeaders(r sdk.Request) sdk.Action {
 	ua, ok := r.Header().Lookup("user-agent")
-	if (ok && p.re.MatchString(ua)) == p.deny {
-		if err := r.Respond(403, [][2]string{{"content-type", "text/plain; charset=utf-8"}}, p.message); err != nil {
-			sdk.Error("ua_restriction: " + err.Error())
-		}
-		return sdk.Pause
-	}
-	return sdk.Continue
+	return p.Check(r, ok && p.re.MatchString(ua))
 }
