@@ -121,6 +121,17 @@ func (f *FS) root(plugin string) (*os.Root, error) {
 	return r, nil
 }
 
+// resolve checks path p and finds the root plugin was granted: what every
+// operation does first.
+func (f *FS) resolve(plugin, p string) (*os.Root, string, error) {
+	n, err := name(p)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := f.root(plugin)
+	return r, n, err
+}
+
 // name checks a guest path and turns it into a name for os.Root.
 func name(p string) (string, error) {
 	if !filesabi.ValidPath(p) {
@@ -160,11 +171,7 @@ func info(fi fs.FileInfo) filesabi.Info {
 // Stat implements filesabi.FuncStat.
 func (f *FS) Stat(plugin string, args []byte) ([]byte, error) {
 	p := string(args)
-	n, err := name(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := f.root(plugin)
+	r, n, err := f.resolve(plugin, p)
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +185,7 @@ func (f *FS) Stat(plugin string, args []byte) ([]byte, error) {
 // Open opens a regular file under plugin's root for the host to stream,
 // with the same checks as the foreign functions.
 func (f *FS) Open(plugin, p string) (*os.File, error) {
-	n, err := name(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := f.root(plugin)
+	r, n, err := f.resolve(plugin, p)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +229,7 @@ func (f *FS) Read(plugin string, args []byte) ([]byte, error) {
 // List implements filesabi.FuncList.
 func (f *FS) List(plugin string, args []byte) ([]byte, error) {
 	p := string(args)
-	n, err := name(p)
-	if err != nil {
-		return nil, err
-	}
-	r, err := f.root(plugin)
+	r, n, err := f.resolve(plugin, p)
 	if err != nil {
 		return nil, err
 	}
