@@ -43,15 +43,7 @@ mkdir -p "$work/up" "$work/ng/cache" "$work/ng/tmp" "$work/disk"
 # the private work dir.
 NG_USER=""
 [ "$(id -u)" = 0 ] && NG_USER="user root;"
-cat >"$work/up/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/up/pid;
-error_log $work/up/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
+nginx_conf "$work/up" "$(cat <<EOF
 	server {
 		listen $UP reuseport;
 		location / {
@@ -60,18 +52,9 @@ http {
 			return 200 "$body";
 		}
 	}
-}
 EOF
-cat >"$work/ng/nginx.conf" <<EOF
-$NG_USER
-worker_processes 1;
-daemon off;
-pid $work/ng/pid;
-error_log $work/ng/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
+)"
+NG_PREFIX=$NG_USER nginx_conf "$work/ng" "$(cat <<EOF
 	proxy_cache_path $work/ng/cache levels=1:2 keys_zone=bench:10m max_size=1g inactive=1h;
 	proxy_temp_path $work/ng/tmp;
 	upstream up { server $UP; keepalive 128; }
@@ -86,8 +69,8 @@ http {
 			add_header X-Cache-Status \$upstream_cache_status;
 		}
 	}
-}
 EOF
+)"
 
 sluice_conf() { # $1 = the cache directory, $2 = trusted modules
 	cat <<EOF

@@ -15,6 +15,25 @@ trap cleanup EXIT
 # one core the pinning is skipped.
 if [ "$(nproc)" -ge 2 ]; then PROXY_CPU="taskset -c 1"; LOAD_CPU="taskset -c 0"; else PROXY_CPU=""; LOAD_CPU=""; fi
 
+# nginx_conf DIR BODY writes DIR/nginx.conf: one worker in the foreground,
+# its pid and error log in DIR, no access log, long keep-alive, and BODY
+# inside the http block. NG_PREFIX (e.g. "user root;") goes first.
+nginx_conf() {
+	cat >"$1/nginx.conf" <<EOF
+${NG_PREFIX:-}
+worker_processes 1;
+daemon off;
+pid $1/pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 1000000;
+$2
+}
+EOF
+}
+
 # wait_port ADDR [PATH]: until something answers http://ADDR/PATH.
 wait_port() {
 	for _ in $(seq 100); do

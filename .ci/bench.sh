@@ -30,37 +30,21 @@ NG=127.0.0.1:18082
 SL=127.0.0.1:18083
 
 mkdir -p "$work/up" "$work/ng"
-cat >"$work/up/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/up/pid;
-error_log $work/up/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
+nginx_conf "$work/up" "$(cat <<EOF
 	server {
 		listen $UP reuseport;
 		location / { default_type text/plain; return 200 "hello from the upstream, a small response\n"; }
 	}
-}
 EOF
-cat >"$work/ng/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $work/ng/pid;
-error_log $work/ng/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
+)"
+nginx_conf "$work/ng" "$(cat <<EOF
 	upstream up { server $UP; keepalive 128; }
 	server {
 		listen $NG;
 		location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
 	}
-}
 EOF
+)"
 
 plugin_list() {
 	local n=$1 out=""
