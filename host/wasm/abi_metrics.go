@@ -182,25 +182,33 @@ func hostDefineMetric(ctx context.Context, _ api.Module, stack []uint64) {
 	ret(stack, abi.StatusOK)
 }
 
+// scalarMetric finds a counter or gauge by id: BAD_ARGUMENT when the id's
+// type bits name anything else, NOT_FOUND when it is not defined.
+func (v *vm) scalarMetric(id uint32) (*metric, abi.Status) {
+	switch abi.MetricType(id & 3) {
+	case abi.MetricCounter, abi.MetricGauge:
+	default:
+		return nil, abi.StatusBadArgument
+	}
+	m := v.metricByID(id)
+	if m == nil {
+		return nil, abi.StatusNotFound
+	}
+	return m, abi.StatusOK
+}
+
 // hostIncrementMetric implements proxy_increment_metric(metric_id, delta
 // i64): adds delta to a counter (delta must be positive) or a gauge.
 //
 // Statuses: OK; NOT_FOUND for an unknown counter or gauge id; BAD_ARGUMENT
 // for a histogram, a non-positive counter delta or a bad type.
 func hostIncrementMetric(ctx context.Context, _ api.Module, stack []uint64) {
-	v := vmFrom(ctx)
-	id, delta := u32(stack, 0), int64(stack[1])
-	switch abi.MetricType(id & 3) {
-	case abi.MetricCounter, abi.MetricGauge:
-	default:
-		ret(stack, abi.StatusBadArgument)
+	m, st := vmFrom(ctx).scalarMetric(u32(stack, 0))
+	if st != abi.StatusOK {
+		ret(stack, st)
 		return
 	}
-	m := v.metricByID(id)
-	if m == nil {
-		ret(stack, abi.StatusNotFound)
-		return
-	}
+	delta := int64(stack[1])
 	if m.typ == abi.MetricCounter && delta <= 0 {
 		ret(stack, abi.StatusBadArgument)
 		return
@@ -239,16 +247,9 @@ func hostRecordMetric(ctx context.Context, _ api.Module, stack []uint64) {
 // for a histogram or a bad type; INVALID_MEMORY_ACCESS.
 func hostGetMetric(ctx context.Context, _ api.Module, stack []uint64) {
 	v := vmFrom(ctx)
-	id := u32(stack, 0)
-	switch abi.MetricType(id & 3) {
-	case abi.MetricCounter, abi.MetricGauge:
-	default:
-		ret(stack, abi.StatusBadArgument)
-		return
-	}
-	m := v.metricByID(id)
-	if m == nil {
-		ret(stack, abi.StatusNotFound)
+	m, st := v.scalarMetric(u32(stack, 0))
+	if st != abi.StatusOK {
+		ret(stack, st)
 		return
 	}
 	if !v.putU64(u32(stack, 1), uint64(m.value.Load())) {
