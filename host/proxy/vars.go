@@ -107,4 +107,3 @@ func (rs *reqState) serverPort() string {
 	}
 	return "80"
 }
-

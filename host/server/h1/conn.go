@@ -32,6 +32,7 @@ type conn struct {
 	tls    *tls.ConnectionState
 	state  atomic.Int32
 	fields []h1wire.Field // scratch for the head parser
+	hold   []byte         // body a response holds back (response.held)
 	served int            // requests read so far
 	// readDeadline is set while a read deadline may be armed.
 	readDeadline bool

@@ -111,7 +111,11 @@ func (w *response) Write(p []byte) (int, error) {
 	if !w.headSent {
 		if w.declared < 0 && len(w.held)+len(p) <= holdLimit {
 			if w.held == nil {
-				w.held = make([]byte, 0, holdLimit)
+				// One hold buffer per connection, not per response.
+				if w.c.hold == nil {
+					w.c.hold = make([]byte, 0, holdLimit)
+				}
+				w.held = w.c.hold[:0]
 			}
 			w.held = append(w.held, p...)
 			return len(p), nil
