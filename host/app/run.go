@@ -17,6 +17,11 @@ import (
 // Run starts sluice and keeps it running until ctx ends, then shuts down
 // gracefully within basic.grace_period. SIGHUP reloads the config.
 func Run(ctx context.Context, o Options) error {
+	// SIGHUP is taken before the listeners open: its default action ends
+	// the process, and a supervisor may reload as soon as the port answers.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	a := New(o)
 	if err := a.Start(ctx); err != nil {
 		a.Shutdown(context.Background())
@@ -32,9 +37,6 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:

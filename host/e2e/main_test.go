@@ -113,6 +113,15 @@ func writeConf(t *testing.T, path, conf string, data any) {
 // start runs `sluice run -c conf` and waits until addr answers.
 func start(t *testing.T, conf, addr string, env ...string) *proc {
 	t.Helper()
+	p := launch(t, conf, env...)
+	waitListening(t, p, addr)
+	return p
+}
+
+// launch runs `sluice run -c conf` and returns at once; the process is
+// stopped when the test ends.
+func launch(t *testing.T, conf string, env ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, conf: conf, done: make(chan struct{})}
 	p.cmd = exec.Command(binPath, "run", "-c", conf)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
@@ -133,7 +142,6 @@ func start(t *testing.T, conf, addr string, env ...string) *proc {
 			t.Logf("sluice log:\n%s", p.Log())
 		}
 	})
-	waitListening(t, p, addr)
 	return p
 }
 
@@ -170,7 +178,11 @@ func (p *proc) waitLog(s string, n int) {
 		if strings.Count(p.Log(), s) >= n {
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-p.done:
+			p.t.Fatalf("sluice exited (%v) before its log had %q %d times:\n%s", p.err, s, n, p.Log())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	p.t.Fatalf("log never had %q %d times:\n%s", s, n, p.Log())
 }

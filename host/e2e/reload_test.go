@@ -133,6 +133,43 @@ upstream = "missing"`, 1)
 	}
 }
 
+// Regression: SIGHUP was subscribed to only once the listeners were open,
+// so one that came while the plugins compiled ended the process (the
+// signal's default action). A loaded test run lost
+// TestBadReloadKeepsRunningConfig that way. A SIGHUP during startup now
+// reloads once the proxy is up.
+func TestSIGHUPDuringStartup(t *testing.T) {
+	needPlugins(t)
+	back := backend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	addr := freePort(t)
+	conf := filepath.Join(t.TempDir(), "sluice.toml")
+	writeConf(t, conf, `
+[basic]
+plugin_dir = "{{.plugins}}"
+work_stealing = true
+[servers.main]
+addr = "{{.addr}}"
+locations = ["all"]
+[locations.all]
+upstream = "b"
+plugins = ["noop"]
+[upstreams.b]
+addrs = ["{{.b}}"]
+[plugins.noop]
+category = "noop"
+`, map[string]any{"addr": addr, "b": back, "plugins": pluginDir})
+	p := launch(t, conf)
+	// The warning is logged once the config is read, before the plugin is
+	// compiled and the listener opened.
+	p.waitLog("work_stealing", 1)
+	p.signal(syscall.SIGHUP)
+	waitListening(t, p, addr)
+	p.waitLog("config reloaded", 1)
+	if code, body, _ := httpGet(t, http.DefaultClient, "http://"+addr+"/"); code != 200 || body != "ok" {
+		t.Errorf("after a SIGHUP during startup: %d %q; want 200 ok", code, body)
+	}
+}
+
 // Issue 2: SIGTERM drains in-flight requests before the process exits.
 func TestGracefulShutdown(t *testing.T) {
 	started := make(chan struct{}, 1)
