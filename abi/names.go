@@ -120,6 +120,11 @@ const (
 
 	// FuncGetSharedData reads a key of the VM-wide store: (key_ptr, key_len,
 	// return_value_ptr, return_value_len, return_cas).
+	//
+	// sluice extension: for an absent key (NOT_FOUND) it still writes a
+	// fresh CAS to return_cas. Set with that CAS creates the key only if it
+	// is still absent, else CAS_MISMATCH; Envoy writes nothing there and a
+	// set after NOT_FOUND always stores.
 	FuncGetSharedData = "proxy_get_shared_data"
 	// FuncSetSharedData writes a key, with compare-and-swap when cas != 0:
 	// (key_ptr, key_len, value_ptr, value_len, cas).

@@ -7,7 +7,9 @@ import (
 
 // GetSharedData reads key from the store shared by every VM of this plugin
 // module in the process. It returns the value and its CAS token, or
-// ErrNotFound.
+// ErrNotFound together with a token that SetSharedData accepts only while
+// the key is still absent (a sluice extension of the ABI: under Envoy the
+// token is 0 and the set always stores).
 func GetSharedData(key string) (value []byte, cas uint32, err error) {
 	value, cas, st := hostcall.GetSharedData(key)
 	return value, cas, statusErrArg("get shared data ", key, st)
@@ -28,9 +30,10 @@ const maxCASAttempts = 64
 // absent) and stores the result with compare-and-swap, retrying when another
 // VM wrote in between. It returns the value stored.
 //
-// The ABI has no "create if absent": two VMs that both find the key absent
-// may both write. Create keys once (e.g. when the plugin is configured) if
-// that matters.
+// Under sluice the first write is compare-and-swapped too (see
+// GetSharedData). Envoy has no "create if absent": there two VMs that both
+// find the key absent may both write, so a plugin meant for both creates
+// its keys once, when it is configured.
 func UpdateSharedData(key string, fn func(old []byte, exists bool) []byte) ([]byte, error) {
 	for range maxCASAttempts {
 		old, cas, st := hostcall.GetSharedData(key)

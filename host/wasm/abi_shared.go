@@ -59,6 +59,13 @@ func (s *sharedStore) nextCAS() uint32 {
 // return_value_ptr, return_value_len, return_cas): the value of a key of
 // the VM id's store and its CAS.
 //
+// For an absent key it still writes a CAS to return_cas, a fresh one no
+// key holds (abi.FuncGetSharedData). Passed back to set_shared_data it
+// creates the key only if nobody has meanwhile: the "create if absent"
+// Envoy lacks, without which two VMs that both find a counter absent both
+// store 1. Guests that pass 0 after NOT_FOUND, as Envoy's SDKs do, still
+// write unconditionally.
+//
 // Statuses: OK; NOT_FOUND for an absent key; INVALID_MEMORY_ACCESS.
 func hostGetSharedData(ctx context.Context, _ api.Module, stack []uint64) {
 	v := vmFrom(ctx)
@@ -70,8 +77,14 @@ func hostGetSharedData(ctx context.Context, _ api.Module, stack []uint64) {
 	s := &v.rt.shared
 	s.mu.Lock()
 	e, found := s.data[v.pool.vmID][string(key)]
+	if !found {
+		e.cas = s.nextCAS()
+	}
 	s.mu.Unlock()
 	if !found {
+		// A guest that does not read return_cas after NOT_FOUND may have
+		// passed anything there: the status matters, the write is a favour.
+		v.putU32(u32(stack, 4), e.cas)
 		ret(stack, abi.StatusNotFound)
 		return
 	}
@@ -88,7 +101,9 @@ func hostGetSharedData(ctx context.Context, _ api.Module, stack []uint64) {
 
 // hostSetSharedData implements proxy_set_shared_data(key_ptr, key_len,
 // value_ptr, value_len, cas): stores the value under a new CAS, unless the
-// key exists, cas is not 0 and differs from the stored CAS.
+// key exists, cas is not 0 and differs from the stored CAS. Since every CAS
+// is handed out once, the one get_shared_data gave for an absent key never
+// matches a stored one: a set with it fails once somebody created the key.
 //
 // Statuses: OK; CAS_MISMATCH; INVALID_MEMORY_ACCESS.
 func hostSetSharedData(ctx context.Context, _ api.Module, stack []uint64) {

@@ -189,6 +189,11 @@ shared_get_again=0
 shared k again:v3
 shared_cas_changed=1
 shared_absent=1
+shared_create_other=0
+shared_create_token=8
+shared_fresh=1
+shared_fresh_create=0
+shared_fresh_again=8
 queue_register=0
 queue_resolve=0
 queue_resolve_same=1

@@ -445,7 +445,9 @@ func (h *fake) GetSharedData(key string) ([]byte, uint32, abi.Status) {
 	h.hostCalls[abi.FuncGetSharedData]++
 	v, ok := h.shared[key]
 	if !ok {
-		return nil, 0, abi.StatusNotFound
+		// As sluice does: a CAS no key holds, good for creating key.
+		h.casNext++
+		return nil, h.casNext, abi.StatusNotFound
 	}
 	return clone(v.value), v.cas, abi.StatusOK
 }

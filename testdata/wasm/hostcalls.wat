@@ -219,7 +219,17 @@
     (call $show (i32.const 18568) (i32.const 14) (; "shared k again" ;))
     (call $clear)
     (call $report (i32.const 18584) (i32.const 18) (; "shared_cas_changed" ;) (i32.ne (i32.load (i32.const 24)) (i32.load (i32.const 28))))
+    ;; return_cas starts at 0, as a guest's variable would.
+    (i32.store (i32.const 24) (i32.const 0))
     (call $report (i32.const 18608) (i32.const 13) (; "shared_absent" ;) (call $proxy_get_shared_data (i32.const 16984) (i32.const 6) (; "absent" ;) (i32.const 16) (i32.const 20) (i32.const 24)))
+    ;; sluice's create-if-absent: the CAS that came with NOT_FOUND loses to
+    ;; another writer that created the key first, and creates it otherwise.
+    (call $report (i32.const 19856) (i32.const 19) (; "shared_create_other" ;) (call $proxy_set_shared_data (i32.const 16984) (i32.const 6) (; "absent" ;) (i32.const 16960) (i32.const 2) (; "v1" ;) (i32.const 0)))
+    (call $report (i32.const 19880) (i32.const 19) (; "shared_create_token" ;) (call $proxy_set_shared_data (i32.const 16984) (i32.const 6) (; "absent" ;) (i32.const 16968) (i32.const 2) (; "v2" ;) (i32.load (i32.const 24))))
+    (i32.store (i32.const 24) (i32.const 0))
+    (call $report (i32.const 19912) (i32.const 12) (; "shared_fresh" ;) (call $proxy_get_shared_data (i32.const 19904) (i32.const 5) (; "fresh" ;) (i32.const 16) (i32.const 20) (i32.const 24)))
+    (call $report (i32.const 19928) (i32.const 19) (; "shared_fresh_create" ;) (call $proxy_set_shared_data (i32.const 19904) (i32.const 5) (; "fresh" ;) (i32.const 16960) (i32.const 2) (; "v1" ;) (i32.load (i32.const 24))))
+    (call $report (i32.const 19952) (i32.const 18) (; "shared_fresh_again" ;) (call $proxy_set_shared_data (i32.const 19904) (i32.const 5) (; "fresh" ;) (i32.const 16968) (i32.const 2) (; "v2" ;) (i32.load (i32.const 24))))
     (call $report (i32.const 18624) (i32.const 14) (; "queue_register" ;) (call $proxy_register_shared_queue (i32.const 16992) (i32.const 1) (; "q" ;) (i32.const 24)))
     (global.set $q (i32.load (i32.const 24)))
     (call $report (i32.const 18640) (i32.const 13) (; "queue_resolve" ;) (call $proxy_resolve_shared_queue (i32.const 0) (i32.const 0) (i32.const 16992) (i32.const 1) (; "q" ;) (i32.const 28)))
@@ -506,4 +516,10 @@
   (data (i32.const 19816) "log_resp_get")
   (data (i32.const 19832) "done")
   (data (i32.const 19840) "delete")
+  (data (i32.const 19856) "shared_create_other")
+  (data (i32.const 19880) "shared_create_token")
+  (data (i32.const 19904) "fresh")
+  (data (i32.const 19912) "shared_fresh")
+  (data (i32.const 19928) "shared_fresh_create")
+  (data (i32.const 19952) "shared_fresh_again")
 )
