@@ -176,10 +176,6 @@ func (m *Manager) Apply(specs []Spec) error {
 			m.ports[a] = p
 		}
 	}
-	for _, p := range opened {
-		m.wg.Add(1)
-		go m.acceptLoop(p)
-	}
 
 	// 2. Build or keep sites.
 	next := make(map[string]*site, len(specs))
@@ -210,6 +206,13 @@ func (m *Manager) Apply(specs []Spec) error {
 		}
 	}
 	m.sites = next
+	// Only now that every new socket has its server: a connection accepted
+	// before would find no feed and be closed unread (a reset for a client
+	// that connected as soon as the port answered).
+	for _, p := range opened {
+		m.wg.Add(1)
+		go m.acceptLoop(p)
+	}
 
 	// 3. Close sockets nobody wants any more, then retire old servers.
 	for a, p := range m.ports {

@@ -31,6 +31,7 @@ type conn struct {
 	remote string
 	tls    *tls.ConnectionState
 	state  atomic.Int32
+	born   time.Time      // when the connection was accepted, for Shutdown
 	fields []h1wire.Field // scratch for the head parser
 	hold   []byte         // body a response holds back (response.held)
 	served int            // requests read so far
@@ -52,8 +53,8 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), ctx: context.Background()}
-	c.state.Store(stateIdle)
+	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), ctx: context.Background(), born: time.Now()}
+	c.state.Store(stateNew)
 	if s.ConnContext != nil {
 		c.ctx = s.ConnContext(c.ctx, nc)
 	}
@@ -108,8 +109,8 @@ func (c *conn) awaitRequest() bool {
 			return false
 		}
 	}
-	if !c.state.CompareAndSwap(stateIdle, stateActive) {
-		return false
+	if !c.state.CompareAndSwap(stateIdle, stateActive) && !c.state.CompareAndSwap(stateNew, stateActive) {
+		return false // Shutdown closed it
 	}
 	c.s.setState(c, http.StateActive)
 	return true

@@ -43,14 +43,23 @@ type Server struct {
 	shutdown atomic.Bool
 }
 
-// Connection states for Shutdown. A connection is idle while it waits for
-// the first byte of a request; Shutdown closes only idle ones and lets the
-// others finish their request.
+// Connection states for Shutdown. A connection is new until the first
+// byte of its first request, idle while it waits for the first byte of a
+// later one. Shutdown closes idle ones at once and lets the others finish
+// their request. A new one may have its request on the wire already: the
+// client has had no answer, so it could not tell a close from a failure
+// and would not retry. Shutdown closes it only once it has been silent for
+// newConnGrace, as net/http does.
 const (
 	stateActive int32 = iota
+	stateNew
 	stateIdle
 	stateClosed
 )
+
+// newConnGrace is how long Shutdown waits for a new connection's first
+// request (net/http waits 5 s too). A variable for tests.
+var newConnGrace = 5 * time.Second
 
 // ServeConn serves nc until the client closes it, a request asks for the
 // connection to close, or the server shuts down. It returns when it is done
@@ -95,13 +104,14 @@ func (s *Server) setState(c *conn, st http.ConnState) {
 	}
 }
 
-// closeIdle closes the connections waiting for a request and reports
-// whether any connection is left.
+// closeIdle closes the connections waiting for a request, and the new ones
+// silent for newConnGrace, and reports whether any connection is left.
 func (s *Server) closeIdle() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) ||
+			time.Since(c.born) > newConnGrace && c.state.CompareAndSwap(stateNew, stateClosed) {
 			c.nc.Close()
 		}
 	}

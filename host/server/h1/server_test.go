@@ -470,6 +470,49 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
+// Regression: Shutdown (a reload retiring a server, or SIGTERM) closed a
+// connection accepted just before, whose request could be on the wire,
+// and its client got a reset it would not retry. A new connection now
+// gets its first request served; one that stays silent is closed after
+// newConnGrace.
+func TestShutdownNewConnection(t *testing.T) {
+	defer func(d time.Duration) { newConnGrace = d }(newConnGrace)
+	newConnGrace = 300 * time.Millisecond
+	tracked := make(chan struct{}, 2)
+	s := &Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "done") }),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				tracked <- struct{}{}
+			}
+		},
+	}
+	addr := serve(t, s)
+	late, silent := dial(t, addr), dial(t, addr)
+	<-tracked
+	<-tracked
+
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	time.Sleep(50 * time.Millisecond) // Shutdown has run closeIdle
+	late.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, body := late.response("GET")
+	if body != "done" || !resp.Close {
+		t.Fatalf("request on a new connection during Shutdown: %q close=%v; want done and Connection: close", body, resp.Close)
+	}
+	if !silent.closed() {
+		t.Fatal("a silent new connection outlived newConnGrace")
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+}
+
 func TestH2Handoff(t *testing.T) {
 	got := make(chan string, 1)
 	addr := serve(t, &Server{Handler: echo, H2: func(c net.Conn) {
