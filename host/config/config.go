@@ -113,6 +113,8 @@ type Basic struct {
 	WasmMemoryLimit ByteSize `toml:"wasm_memory_limit" json:"wasm_memory_limit,omitempty"`
 	// WasmCallTimeout is the time budget of a single plugin callback; a
 	// callback that runs longer is stopped and its VM replaced. Default 1s.
+	// Pauses of the whole process (garbage collection, a loaded machine)
+	// do not count against it.
 	// A negative value removes the budget for every module (see
 	// WasmTrustedModules for what that costs and saves).
 	WasmCallTimeout Duration `toml:"wasm_call_timeout" json:"wasm_call_timeout,omitempty"`

@@ -210,6 +210,7 @@ func TestPluginChains(t *testing.T) {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		var other, otherFailed atomic.Int32
+		var firstFailure atomic.Value
 		for range 2 {
 			wg.Add(1)
 			go func() {
@@ -223,6 +224,11 @@ func TestPluginChains(t *testing.T) {
 					resp, err := http.Get(base + "/order")
 					if err != nil || resp.StatusCode != 200 {
 						otherFailed.Add(1)
+						if err == nil {
+							b, _ := io.ReadAll(resp.Body)
+							err = fmt.Errorf("status %d: %q", resp.StatusCode, b)
+						}
+						firstFailure.CompareAndSwap(nil, err.Error())
 					} else {
 						other.Add(1)
 					}
@@ -246,7 +252,7 @@ func TestPluginChains(t *testing.T) {
 		close(stop)
 		wg.Wait()
 		if otherFailed.Load() != 0 || other.Load() == 0 {
-			t.Errorf("other plugins' traffic: %d ok, %d failed; want none failed", other.Load(), otherFailed.Load())
+			t.Errorf("other plugins' traffic: %d ok, %d failed (first: %v); want none failed", other.Load(), otherFailed.Load(), firstFailure.Load())
 		}
 		if !strings.Contains(p.Log(), "plugin VM failed; replacing it") {
 			t.Errorf("no log line about the failed VMs:\n%s", p.Log())

@@ -47,7 +47,8 @@
 // with wazero's WithCloseOnContextDone, every call gets the VM's context,
 // and a watchdog cancels that context when a call outlives the budget,
 // which makes wazero stop the guest at its next loop back-edge or host
-// call. Any guest error (trap, Go panic, proc_exit, timeout, a trap in the
+// call. The watchdog counts the time the process ran, not wall time: a
+// pause of the whole process is no guest's fault. Any guest error (trap, Go panic, proc_exit, timeout, a trap in the
 // allocator) kills that VM only: the streams pinned to it fail per their
 // plugin's fail_policy ("closed": the Filter returns Fail and the proxy
 // answers 500; "open": the plugin is skipped for the rest of the stream),

@@ -1,5 +1,24 @@
 package wasm
 
+import "time"
+
+// SetWatchdogTicks makes the runtime built from o take its watchdog's ticks
+// from ch instead of a ticker, for tests.
+func SetWatchdogTicks(o *Options, ch <-chan time.Time) { o.ticks = ch }
+
+// RunningCalls counts the VMs inside a guest call, for tests.
+func RunningCalls(rt *Runtime) int {
+	rt.vmsMu.Lock()
+	defer rt.vmsMu.Unlock()
+	n := 0
+	for v := range rt.vms {
+		if v.seq.Load()%2 == 1 {
+			n++
+		}
+	}
+	return n
+}
+
 // SharedValue returns a value of the shared store, for tests.
 func SharedValue(rt *Runtime, vmID, key string) ([]byte, bool) {
 	rt.shared.mu.Lock()

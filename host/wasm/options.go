@@ -72,6 +72,10 @@ type Options struct {
 	// NoWatch disables the watcher of the plugin directory (hot replacement
 	// of .wasm files). Commands that only inspect plugins set it.
 	NoWatch bool
+
+	// ticks, when set, replaces the watchdog's ticker (tests drive the
+	// budget's clock through it).
+	ticks <-chan time.Time
 }
 
 // NoCacheDir as Options.CacheDir disables the on-disk compilation cache.

@@ -196,24 +196,38 @@ func (rt *Runtime) runtimeFor(path string) (wazero.Runtime, bool) {
 // budget. Timing one callback with a deadline context per call would cost a
 // timer and an allocation per call; instead each VM bumps a sequence number
 // around every call (odd while running) and this goroutine, waking a few
-// times per budget, cancels the VM's context when it sees the same odd
-// number twice over more than the budget. wazero then closes the module at
-// the next loop back-edge or host call (WithCloseOnContextDone).
+// times per budget, cancels the VM's context when it has seen the same odd
+// number for longer than the budget. wazero then closes the module at the
+// next loop back-edge or host call (WithCloseOnContextDone).
+//
+// The time it counts is the time the process ran: a tick that comes late
+// (a stop-the-world pause, the process descheduled on a loaded machine)
+// counts as at most two periods, since the guest could not run either. A
+// CI run lost a healthy VM to a pause that held both it and a misbehaving
+// one past the budget at once.
 func (rt *Runtime) watchdog() {
 	budget := rt.opts.CallTimeout
 	period := min(max(budget/8, time.Millisecond), 50*time.Millisecond)
-	t := time.NewTicker(period)
-	defer t.Stop()
-	type seen struct {
-		seq   uint64
-		since time.Time
+	ticks := rt.opts.ticks
+	if ticks == nil {
+		t := time.NewTicker(period)
+		defer t.Stop()
+		ticks = t.C
 	}
-	last := map[*vm]seen{}
+	type seen struct {
+		seq    uint64
+		ran    time.Duration // process time the call has run, as ticks saw it
+		warned bool          // a trusted call over budget was reported
+	}
+	last := map[*vm]*seen{}
+	prev := time.Now()
 	for {
 		select {
 		case <-rt.ctx.Done():
 			return
-		case now := <-t.C:
+		case now := <-ticks:
+			step := min(now.Sub(prev), 2*period)
+			prev = now
 			rt.vmsMu.Lock()
 			for v := range rt.vms {
 				seq := v.seq.Load()
@@ -223,20 +237,23 @@ func (rt *Runtime) watchdog() {
 				}
 				s, ok := last[v]
 				if !ok || s.seq != seq {
-					last[v] = seen{seq, now}
+					last[v] = &seen{seq: seq}
 					continue
 				}
+				s.ran += step
 				limit := budget
 				if v.loading.Load() {
 					limit = max(budget, loadBudget)
 				}
-				if now.Sub(s.since) >= limit && v.pool.trusted {
+				switch {
+				case s.ran < limit:
+				case v.pool.trusted:
 					// Nothing can stop it: say so once per call.
-					rt.log.Error("a trusted plugin's callback is over its time budget and cannot be stopped", "module", v.pool.path, "vm", v.slot, "running", now.Sub(s.since).Round(time.Millisecond))
-					last[v] = seen{seq, now.Add(time.Hour)}
-					continue
-				}
-				if now.Sub(s.since) >= limit {
+					if !s.warned {
+						rt.log.Error("a trusted plugin's callback is over its time budget and cannot be stopped", "module", v.pool.path, "vm", v.slot, "running", s.ran.Round(time.Millisecond))
+						s.warned = true
+					}
+				default:
 					v.timedOut.Store(true)
 					v.cancel()
 					delete(last, v)

@@ -126,6 +126,53 @@ func TestSandbox(t *testing.T) {
 	}
 }
 
+// TestBudgetCountsRunningTime drives the watchdog's clock. Regression: it
+// counted wall time, so one pause of the whole process (a GC, a loaded CI
+// machine) stopped every VM that happened to be in a callback, healthy
+// ones included. A late tick now counts as two periods at most, and a
+// callback that keeps running is still stopped once on-time ticks add up
+// to the budget.
+func TestBudgetCountsRunningTime(t *testing.T) {
+	ticks := make(chan time.Time)
+	o := wasm.Options{VMs: 1, CallTimeout: 400 * time.Millisecond} // ticks every 50ms
+	wasm.SetWatchdogTicks(&o, ticks)
+	rt := newRuntime(t, nil, o)
+	set := load(t, rt, map[string]*config.Plugin{"spin": plug(guest(t, "misbehave"), nil)})
+	c := chain(t, set, "spin")
+	done := make(chan wasm.Result, 1)
+	go func() {
+		f := c.NewFilter(newReq("/l")) // loops until stopped
+		r := f.OnRequestHeaders(context.Background(), true)
+		f.Done()
+		done <- r
+	}()
+	waitFor(t, "the callback to run", func() bool { return wasm.RunningCalls(rt) == 1 })
+	now := time.Now()
+	tick := func(d time.Duration) {
+		now = now.Add(d)
+		ticks <- now
+	}
+	tick(50 * time.Millisecond) // the watchdog sees the call
+	for range 3 {
+		tick(10 * time.Second) // a stalled process: 100ms each
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("stopped after 300ms of running time and 30s of stalls: %+v", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+	tick(50 * time.Millisecond)
+	tick(50 * time.Millisecond) // 400ms: the budget
+	select {
+	case r := <-done:
+		if r.Outcome != wasm.Fail || r.Err == nil || !strings.Contains(r.Err.Error(), "time budget") {
+			t.Fatalf("result %+v; want a failure over the time budget", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the looping callback was not stopped at its budget")
+	}
+}
+
 // TestFailOpen checks that a plugin with fail_policy "open" is skipped
 // when its VM fails, and the rest of the chain runs.
 func TestFailOpen(t *testing.T) {
