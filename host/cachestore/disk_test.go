@@ -24,12 +24,39 @@ func cacheFiles(t *testing.T, dir string) []string {
 	return out
 }
 
+// waitScanned waits until the disk store of handle has indexed its
+// directory.
+func waitScanned(t *testing.T, r *Registry, handle uint32) {
+	t.Helper()
+	st, err := r.store(handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st.mu.Lock()
+		done := !st.scanning
+		st.mu.Unlock()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scan never ended")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestDiskSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
 	r1 := newTestRegistry(t, clk, Options{})
 	c1 := newClient(t, r1, "p")
 	s1 := c1.open(dir + "?levels=1:2")
+	// r1 stays open (its write in progress must not be dropped), so its
+	// scan must be over before the others open the directory: a scan
+	// delayed on a loaded machine once ran after r3's and moved the files
+	// back into r1's levels.
+	waitScanned(t, r1, s1)
 	c1.put(s1, 0, name("ns", "a", ""), "meta-a", "body-a", time.Hour, 0, 0)
 	c1.put(s1, 0, name("ns", "b", "gzip"), "meta-b", strings.Repeat("b", 100_000), time.Hour, 0, 0)
 	c1.put(s1, 0, name("ns", "short", ""), "m", "x", time.Second, 0, time.Second)
