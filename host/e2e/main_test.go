@@ -200,6 +200,28 @@ func backend(t *testing.T, h http.HandlerFunc) string {
 	return l.Addr().String()
 }
 
+// validateRefuses runs `sluice validate -c conf`, which must refuse the
+// config and print every string of want; it returns the output.
+func validateRefuses(t *testing.T, conf string, want ...string) string {
+	t.Helper()
+	b, err := exec.Command(binPath, "validate", "-c", conf).CombinedOutput()
+	out := string(b)
+	if err == nil {
+		t.Fatalf("validate accepted the config:\n%s", out)
+	}
+	missing := false
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("validate output lacks %q", w)
+			missing = true
+		}
+	}
+	if missing {
+		t.Logf("validate output:\n%s", out)
+	}
+	return out
+}
+
 func httpGet(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
 	t.Helper()
 	resp, err := c.Get(url)

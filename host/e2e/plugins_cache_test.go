@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -619,23 +618,12 @@ directory = "memory://?max_size=1tb&sizes=2"
 category = "cache"
 check_cache_controll = true
 `, map[string]any{"plugins": pluginDir})
-	out, err := exec.Command(binPath, "validate", "-c", conf).CombinedOutput()
-	if err == nil {
-		t.Fatalf("validate accepted the config:\n%s", out)
-	}
-	for _, want := range []string{
+	validateRefuses(t, conf,
 		`plugin "dir" (`, `key "directory": directory "cache?max_size=1gb": a disk store needs an absolute path`,
 		`plugin "lock" (`, `key "lock": invalid duration "soon"`,
 		`plugin "skip" (`, `key "skip": not a regular expression`,
 		`plugin "ips" (`, `key "purge_ip_list[1]": "localhost" is neither an IP address nor a CIDR range`,
 		`plugin "size" (`, `key "max_file_size"`, `unknown parameter "sizes"`,
 		`plugin "opt" (`, `unknown key "check_cache_controll" (did you mean "check_cache_control"?)`,
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("validate output lacks %q", want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("validate output:\n%s", out)
-	}
+	)
 }

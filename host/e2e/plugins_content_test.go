@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -552,23 +551,12 @@ category = "sub_filter"
 filters = ["sub_filter 'a' 'b'"]
 status_codes = "200,ok"
 `, map[string]any{"plugins": pluginDir, "missing": filepath.Join(t.TempDir(), "nope"), "root": t.TempDir()})
-	out, err := exec.Command(binPath, "validate", "-c", conf).CombinedOutput()
-	if err == nil {
-		t.Fatalf("validate accepted the config:\n%s", out)
-	}
-	for _, want := range []string{
+	validateRefuses(t, conf,
 		`plugin "comp" (`, `key "gzip_level": must be 0 (off) or 1-9`,
 		`plugin "comp2" (`, `set gzip_level, br_level or zstd_level`,
 		`plugin "dir" (`, `key "path":`,
 		`plugin "dir2" (`, `key "chunk_size": must be between 4kb and 4mib`,
 		`plugin "subs" (`, `key "filters[0]": subs_filter: bad regexp`,
 		`plugin "subs2" (`, `key "status_codes": not a status code: "ok"`,
-	} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("validate output lacks %q", want)
-		}
-	}
-	if t.Failed() {
-		t.Logf("validate output:\n%s", out)
-	}
+	)
 }
