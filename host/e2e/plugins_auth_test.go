@@ -346,9 +346,10 @@ func jwksOf(keys ...map[string]any) []byte {
 	return b
 }
 
-// jwtToken signs claims with alg ("HS384", "RS256", "ES256", "ES384",
-// "none") and key (a secret []byte or a private key), with header kid if
-// not "".
+// jwtToken signs claims as a compact JWS: alg is HS, RS, PS or ES with 256,
+// 384 or 512, or "none" with a nil key; kid goes in the header if not "".
+// The key's type decides how it signs (a secret []byte or a private key),
+// so a test can sign with the wrong kind on purpose.
 func jwtToken(t testing.TB, alg, kid string, key any, claims map[string]any) string {
 	t.Helper()
 	hdr := map[string]any{"alg": alg, "typ": "JWT"}
@@ -359,10 +360,19 @@ func jwtToken(t testing.TB, alg, kid string, key any, claims map[string]any) str
 	cb, _ := json.Marshal(claims)
 	input := rawURL64(hb) + "." + rawURL64(cb)
 	hash := crypto.SHA256
-	if strings.HasSuffix(alg, "384") {
+	switch {
+	case strings.HasSuffix(alg, "384"):
 		hash = crypto.SHA384
+	case strings.HasSuffix(alg, "512"):
+		hash = crypto.SHA512
+	}
+	digest := func() []byte {
+		d := hash.New()
+		d.Write([]byte(input))
+		return d.Sum(nil)
 	}
 	var sig []byte
+	var err error
 	switch k := key.(type) {
 	case nil:
 	case []byte:
@@ -370,23 +380,24 @@ func jwtToken(t testing.TB, alg, kid string, key any, claims map[string]any) str
 		m.Write([]byte(input))
 		sig = m.Sum(nil)
 	case *rsa.PrivateKey:
-		d := hash.New()
-		d.Write([]byte(input))
-		var err error
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, hash, d.Sum(nil)); err != nil {
-			t.Fatal(err)
+		if strings.HasPrefix(alg, "PS") {
+			sig, err = rsa.SignPSS(rand.Reader, k, hash, digest(), &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		} else {
+			sig, err = rsa.SignPKCS1v15(rand.Reader, k, hash, digest())
 		}
 	case *ecdsa.PrivateKey:
-		d := hash.New()
-		d.Write([]byte(input))
-		r, s, err := ecdsa.Sign(rand.Reader, k, d.Sum(nil))
-		if err != nil {
-			t.Fatal(err)
+		var r, s *big.Int
+		if r, s, err = ecdsa.Sign(rand.Reader, k, digest()); err == nil {
+			size := (k.Curve.Params().BitSize + 7) / 8
+			sig = make([]byte, 2*size)
+			r.FillBytes(sig[:size])
+			s.FillBytes(sig[size:])
 		}
-		size := (k.Curve.Params().BitSize + 7) / 8
-		sig = make([]byte, 2*size)
-		r.FillBytes(sig[:size])
-		s.FillBytes(sig[size:])
+	default:
+		t.Fatalf("jwtToken: no way to sign with a %T", key)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	return input + "." + rawURL64(sig)
 }
@@ -627,11 +638,7 @@ func TestAuthPlugins(t *testing.T) {
 		authExpect(t, "RS256 public_key", r, 200, "app /rs/a")
 		r, _ = e.do(t, "GET", "/rs/a", "Authorization", jwtToken(t, "RS256", "", rsaWrong, claimsFor(time.Minute)))
 		authExpect(t, "RS256 wrong key", r, 401, "Jwt authorization is invalid")
-		der, err := x509.MarshalPKIXPublicKey(&rsaGood.PublicKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+		pubPEM := []byte(publicPEM(t, &rsaGood.PublicKey))
 		r, _ = e.do(t, "GET", "/rs/a", "Authorization", jwtToken(t, "HS256", "", pubPEM, claimsFor(time.Minute)))
 		authExpect(t, "public key as an HMAC secret", r, 401, "Jwt authorization is invalid")
 	})
@@ -842,27 +849,6 @@ func BenchmarkAuthPlugins(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pemOf := func(pub any) string {
-		der, err := x509.MarshalPKIXPublicKey(pub)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-	}
-	exp := time.Now().Add(time.Hour).Unix()
-	// tokens returns n tokens of alg signed with key, all different when
-	// fresh, else all the same.
-	tokens := func(alg string, key any, n int, fresh bool) []string {
-		out := make([]string, n)
-		for i := range out {
-			if i > 0 && !fresh {
-				out[i] = out[0]
-				continue
-			}
-			out[i] = "Bearer " + jwtToken(b, alg, "", key, map[string]any{"sub": "alice", "exp": exp, "jti": strconv.Itoa(i)})
-		}
-		return out
-	}
 	same := func(v string) func(int) []string {
 		return func(n int) []string { return slices.Repeat([]string{v}, n) }
 	}
@@ -877,15 +863,14 @@ func BenchmarkAuthPlugins(b *testing.B) {
 			"authorization", same("Basic " + basicCred("bob:builder"))},
 		{"key_auth", "key_auth", map[string]any{"header": "X-Api-Key", "keys": []any{apiKey}}, "x-api-key", same(apiKey)},
 		{"jwt-HS256-new", "jwt", map[string]any{"header": "Authorization", "secret": jwtSecret}, "authorization",
-			func(n int) []string { return tokens("HS256", []byte(jwtSecret), n, true) }},
-		{"jwt-RS256-new", "jwt", map[string]any{"header": "Authorization", "algorithm": "RS256", "public_key": pemOf(&rsaKey.PublicKey)},
-			"authorization", func(n int) []string { return tokens("RS256", rsaKey, n, true) }},
-		{"jwt-RS256-again", "jwt", map[string]any{"header": "Authorization", "algorithm": "RS256", "public_key": pemOf(&rsaKey.PublicKey)},
-			"authorization", func(n int) []string { return tokens("RS256", rsaKey, n, false) }},
-		{"jwt-ES256-new", "jwt", map[string]any{"header": "Authorization", "algorithm": "ES256", "public_key": pemOf(&ecKey.PublicKey)},
-			"authorization", func(n int) []string { return tokens("ES256", ecKey, n, true) }},
+			func(n int) []string { return benchTokens(b, "HS256", []byte(jwtSecret), n, true) }},
+		{"jwt-RS256-new", "jwt", map[string]any{"header": "Authorization", "algorithm": "RS256", "public_key": publicPEM(b, &rsaKey.PublicKey)},
+			"authorization", func(n int) []string { return benchTokens(b, "RS256", rsaKey, n, true) }},
+		{"jwt-RS256-again", "jwt", map[string]any{"header": "Authorization", "algorithm": "RS256", "public_key": publicPEM(b, &rsaKey.PublicKey)},
+			"authorization", func(n int) []string { return benchTokens(b, "RS256", rsaKey, n, false) }},
+		{"jwt-ES256-new", "jwt", map[string]any{"header": "Authorization", "algorithm": "ES256", "public_key": publicPEM(b, &ecKey.PublicKey)},
+			"authorization", func(n int) []string { return benchTokens(b, "ES256", ecKey, n, true) }},
 	}
-	ctx := context.Background()
 	for _, budget := range []struct {
 		name    string
 		timeout time.Duration
@@ -896,49 +881,76 @@ func BenchmarkAuthPlugins(b *testing.B) {
 				if _, err := os.Stat(path); err != nil {
 					b.Skipf("%s not built", path)
 				}
-				rt, err := wasm.NewRuntime(ctx, wasm.Options{VMs: 1, CacheDir: wasm.NoCacheDir, NoWatch: true,
-					CallTimeout: budget.timeout, Logger: slog.New(slog.DiscardHandler)})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer rt.Close(ctx)
-				set, err := rt.Load(ctx, map[string]*config.Plugin{"p": {Wasm: path, Params: bc.params}}, "")
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer set.Close()
-				chain, err := set.Chain([]string{"p"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				values := bc.values(b.N + 1)
-				s := wasmtest.NewStream("GET", "/api/orders?id=7", "example.com", [2]string{"user-agent", "bench"})
-				s.Map(abi.MapHTTPResponseHeaders).Set(":status", "200")
-				req := s.Map(abi.MapHTTPRequestHeaders)
-				once := func(v string) wasm.Result {
-					req.Set(bc.header, v)
-					f := chain.NewFilter(s)
-					r := f.OnRequestHeaders(ctx, true)
-					f.OnResponseHeaders(ctx, true)
-					f.Done()
-					return r
-				}
-				if r := once(values[b.N]); r.Outcome != wasm.Continue {
-					b.Fatalf("the request does not pass: %+v", r)
-				}
-				lat := make([]time.Duration, 0, b.N)
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := range b.N {
-					start := time.Now()
-					once(values[i])
-					lat = append(lat, time.Since(start))
-				}
-				b.StopTimer()
-				slices.Sort(lat)
-				b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns/req")
-				b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns/req")
+				benchPluginRequests(b, wasm.Options{CallTimeout: budget.timeout}, path, bc.params, bc.header, bc.values)
 			})
 		}
 	}
+}
+
+// benchTokens returns n bearer tokens of alg signed with key, valid for an
+// hour: all different when fresh (each a new signature to check), else all
+// the same.
+func benchTokens(b *testing.B, alg string, key any, n int, fresh bool) []string {
+	exp := time.Now().Add(time.Hour).Unix()
+	out := make([]string, n)
+	for i := range out {
+		if i > 0 && !fresh {
+			out[i] = out[0]
+			continue
+		}
+		out[i] = "Bearer " + jwtToken(b, alg, "", key, map[string]any{"sub": "alice", "exp": exp, "jti": strconv.Itoa(i)})
+	}
+	return out
+}
+
+// benchPluginRequests measures requests through the module at path alone,
+// configured with params, on one VM of a runtime with o: the plugin's whole
+// lifecycle of a request (stream context created, request headers,
+// response headers, done), the request carrying values(b.N+1)[i] in header.
+// The last value is a warm-up that must pass. It reports the median and
+// 99th percentile as p50-ns/req and p99-ns/req.
+func benchPluginRequests(b *testing.B, o wasm.Options, path string, params map[string]any, header string, values func(n int) []string) {
+	ctx := context.Background()
+	o.VMs, o.CacheDir, o.NoWatch, o.Logger = 1, wasm.NoCacheDir, true, slog.New(slog.DiscardHandler)
+	rt, err := wasm.NewRuntime(ctx, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	set, err := rt.Load(ctx, map[string]*config.Plugin{"p": {Wasm: path, Params: params}}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer set.Close()
+	chain, err := set.Chain([]string{"p"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := values(b.N + 1)
+	s := wasmtest.NewStream("GET", "/api/orders?id=7", "example.com", [2]string{"user-agent", "bench"})
+	s.Map(abi.MapHTTPResponseHeaders).Set(":status", "200")
+	req := s.Map(abi.MapHTTPRequestHeaders)
+	once := func(v string) wasm.Result {
+		req.Set(header, v)
+		f := chain.NewFilter(s)
+		r := f.OnRequestHeaders(ctx, true)
+		f.OnResponseHeaders(ctx, true)
+		f.Done()
+		return r
+	}
+	if r := once(vals[b.N]); r.Outcome != wasm.Continue {
+		b.Fatalf("the request does not pass: %+v", r)
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		once(vals[i])
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns/req")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns/req")
 }

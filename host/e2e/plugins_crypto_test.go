@@ -1,32 +1,22 @@
 package e2e
 
 import (
-	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sluice-proxy/sluice/abi"
-	"github.com/sluice-proxy/sluice/host/config"
 	"github.com/sluice-proxy/sluice/host/cryptox"
 	"github.com/sluice-proxy/sluice/host/wasm"
-	"github.com/sluice-proxy/sluice/host/wasm/wasmtest"
 )
 
 // cryptoConf puts the jwt plugin with each kind of key in front of a real
@@ -89,44 +79,6 @@ header = "Authorization"
 algorithm = "ES384"
 public_key = """{{.ecPEM}}"""
 `
-
-// signJWS signs claims as a JWS of alg (HS*, RS*, PS*, ES*) with key: a
-// secret []byte, an *rsa.PrivateKey or an *ecdsa.PrivateKey.
-func signJWS(t testing.TB, alg string, key any, claims map[string]any) string {
-	t.Helper()
-	hb, _ := json.Marshal(map[string]any{"alg": alg, "typ": "JWT"})
-	cb, _ := json.Marshal(claims)
-	input := rawURL64(hb) + "." + rawURL64(cb)
-	h := map[string]crypto.Hash{"256": crypto.SHA256, "384": crypto.SHA384, "512": crypto.SHA512}[alg[2:]]
-	var sig []byte
-	var err error
-	if alg[0] == 'H' {
-		m := hmac.New(h.New, key.([]byte))
-		m.Write([]byte(input))
-		return input + "." + rawURL64(m.Sum(nil))
-	}
-	d := h.New()
-	d.Write([]byte(input))
-	switch alg[0] {
-	case 'R':
-		sig, err = rsa.SignPKCS1v15(rand.Reader, key.(*rsa.PrivateKey), h, d.Sum(nil))
-	case 'P':
-		sig, err = rsa.SignPSS(rand.Reader, key.(*rsa.PrivateKey), h, d.Sum(nil), &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-	case 'E':
-		k := key.(*ecdsa.PrivateKey)
-		r, s, err2 := ecdsa.Sign(rand.Reader, k, d.Sum(nil))
-		size := (k.Curve.Params().BitSize + 7) / 8
-		sig, err = make([]byte, 2*size), err2
-		if err == nil {
-			r.FillBytes(sig[:size])
-			s.FillBytes(sig[size:])
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return input + "." + rawURL64(sig)
-}
 
 func publicPEM(t testing.TB, pub any) string {
 	t.Helper()
@@ -199,15 +151,15 @@ func TestCryptoJWTThroughBinary(t *testing.T) {
 		t.Run(tc.alg, func(t *testing.T) {
 			path := "/" + tc.loc + "/x"
 			for i := range 3 { // new tokens: each is verified
-				if st, body := get(path, signJWS(t, tc.alg, tc.key, claims(i))); st != 200 || body != "app "+path {
+				if st, body := get(path, jwtToken(t, tc.alg, "", tc.key, claims(i))); st != 200 || body != "app "+path {
 					t.Errorf("valid token %d: %d %q; want 200 from the app", i, st, body)
 				}
 			}
-			good := signJWS(t, tc.alg, tc.key, claims(9))
+			good := jwtToken(t, tc.alg, "", tc.key, claims(9))
 			parts := strings.Split(good, ".")
 			parts[1] = rawURL64([]byte(`{"sub":"mallory"}`))
 			cases := []struct{ name, tok string }{
-				{"other key", signJWS(t, tc.alg, tc.bad, claims(1))},
+				{"other key", jwtToken(t, tc.alg, "", tc.bad, claims(1))},
 				{"tampered signature", tamper(good)},
 				{"tampered claims", strings.Join(parts, ".")},
 			}
@@ -250,18 +202,6 @@ func BenchmarkAuthPluginsNativeCrypto(b *testing.B) {
 	}
 	ecKey := mustEC(b, elliptic.P256())
 	const secret = "bench secret"
-	exp := time.Now().Add(time.Hour).Unix()
-	tokens := func(alg string, key any, n int, fresh bool) []string {
-		out := make([]string, n)
-		for i := range out {
-			if i > 0 && !fresh {
-				out[i] = out[0]
-				continue
-			}
-			out[i] = "Bearer " + signJWS(b, alg, key, map[string]any{"sub": "alice", "exp": exp, "jti": strconv.Itoa(i)})
-		}
-		return out
-	}
 	rsParams := map[string]any{"header": "Authorization", "algorithm": "RS256", "public_key": publicPEM(b, &rsaKey.PublicKey)}
 	cases := []struct {
 		name   string
@@ -269,65 +209,23 @@ func BenchmarkAuthPluginsNativeCrypto(b *testing.B) {
 		values func(n int) []string
 	}{
 		{"jwt-HS256-new", map[string]any{"header": "Authorization", "secret": secret},
-			func(n int) []string { return tokens("HS256", []byte(secret), n, true) }},
-		{"jwt-RS256-new", rsParams, func(n int) []string { return tokens("RS256", rsaKey, n, true) }},
-		{"jwt-RS256-again", rsParams, func(n int) []string { return tokens("RS256", rsaKey, n, false) }},
+			func(n int) []string { return benchTokens(b, "HS256", []byte(secret), n, true) }},
+		{"jwt-RS256-new", rsParams, func(n int) []string { return benchTokens(b, "RS256", rsaKey, n, true) }},
+		{"jwt-RS256-again", rsParams, func(n int) []string { return benchTokens(b, "RS256", rsaKey, n, false) }},
 		{"jwt-ES256-new", map[string]any{"header": "Authorization", "algorithm": "ES256", "public_key": publicPEM(b, &ecKey.PublicKey)},
-			func(n int) []string { return tokens("ES256", ecKey, n, true) }},
+			func(n int) []string { return benchTokens(b, "ES256", ecKey, n, true) }},
 	}
 	foreign := map[string]wasm.ForeignFunc{}
 	for name, fn := range cryptox.New(cryptox.Options{}).Functions() {
 		foreign[name] = wasm.ErrorFunc(fn)
 	}
-	ctx := context.Background()
 	for _, budget := range []struct {
 		name    string
 		timeout time.Duration
 	}{{"budget-on", 0}, {"budget-off", -1}} {
 		for _, bc := range cases {
 			b.Run(budget.name+"/"+bc.name, func(b *testing.B) {
-				rt, err := wasm.NewRuntime(ctx, wasm.Options{VMs: 1, CacheDir: wasm.NoCacheDir, NoWatch: true,
-					CallTimeout: budget.timeout, Logger: slog.New(slog.DiscardHandler), ForeignFunctions: foreign})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer rt.Close(ctx)
-				set, err := rt.Load(ctx, map[string]*config.Plugin{"p": {Wasm: path, Params: bc.params}}, "")
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer set.Close()
-				chain, err := set.Chain([]string{"p"})
-				if err != nil {
-					b.Fatal(err)
-				}
-				values := bc.values(b.N + 1)
-				s := wasmtest.NewStream("GET", "/api/orders?id=7", "example.com", [2]string{"user-agent", "bench"})
-				s.Map(abi.MapHTTPResponseHeaders).Set(":status", "200")
-				req := s.Map(abi.MapHTTPRequestHeaders)
-				once := func(v string) wasm.Result {
-					req.Set("authorization", v)
-					f := chain.NewFilter(s)
-					r := f.OnRequestHeaders(ctx, true)
-					f.OnResponseHeaders(ctx, true)
-					f.Done()
-					return r
-				}
-				if r := once(values[b.N]); r.Outcome != wasm.Continue {
-					b.Fatalf("the request does not pass: %+v", r)
-				}
-				lat := make([]time.Duration, 0, b.N)
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := range b.N {
-					start := time.Now()
-					once(values[i])
-					lat = append(lat, time.Since(start))
-				}
-				b.StopTimer()
-				slices.Sort(lat)
-				b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns/req")
-				b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns/req")
+				benchPluginRequests(b, wasm.Options{CallTimeout: budget.timeout, ForeignFunctions: foreign}, path, bc.params, "authorization", bc.values)
 			})
 		}
 	}
