@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sluice-proxy/sluice/abi/cacheabi"
 )
 
 // Duration is a time span. In TOML it is either a string in Go's or
@@ -219,42 +221,14 @@ func (b *ByteSize) UnmarshalJSON(data []byte) error {
 // String writes the size as a number of bytes.
 func (b ByteSize) String() string { return strconv.FormatInt(int64(b), 10) }
 
-var sizeUnits = map[string]float64{
-	"": 1, "b": 1,
-	"k": 1e3, "kb": 1e3, "ki": 1 << 10, "kib": 1 << 10,
-	"m": 1e6, "mb": 1e6, "mi": 1 << 20, "mib": 1 << 20,
-	"g": 1e9, "gb": 1e9, "gi": 1 << 30, "gib": 1 << 30,
-	"t": 1e12, "tb": 1e12, "ti": 1 << 40, "tib": 1 << 40,
-	"p": 1e15, "pb": 1e15, "pi": 1 << 50, "pib": 1 << 50,
-}
-
-// ParseByteSize parses the config's size notation (see ByteSize).
+// ParseByteSize parses the config's size notation (see ByteSize). The
+// notation is declared once, in abi/cacheabi, because plugins read sizes
+// in their parameters and cache directories as the config does.
 func ParseByteSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
+	if strings.TrimSpace(s) == "" {
 		return 0, errors.New("empty size")
 	}
-	if n, err := strconv.ParseInt(t, 10, 64); err == nil && n >= 0 && t[0] != '+' {
-		return n, nil
-	}
-	i := 0
-	for i < len(t) && (t[i] == '.' || t[i] >= '0' && t[i] <= '9') {
-		i++
-	}
-	if !isNumber(t[:i]) {
-		return 0, fmt.Errorf("invalid size %q (want e.g. 512, 64kb, 1mib)", s)
-	}
-	unit := strings.ToLower(strings.TrimLeft(t[i:], " \t"))
-	mult, ok := sizeUnits[unit]
-	if !ok {
-		return 0, fmt.Errorf("invalid size %q: unknown unit %q (want b, kb, kib, mb, mib, gb, gib, tb, tib, pb or pib)", s, t[i:])
-	}
-	n, _ := strconv.ParseFloat(t[:i], 64)
-	v, err := scaled(n, mult)
-	if err != nil {
-		return 0, fmt.Errorf("invalid size %q: %w", s, err)
-	}
-	return int64(v), nil
+	return cacheabi.ParseSize(s)
 }
 
 // tomlType names the TOML type of a decoded value, for error messages.
