@@ -73,23 +73,8 @@ EOF
 )"
 
 sluice_conf() { # $1 = the cache directory, $2 = trusted modules
+	sluice_frame '["cache"]' "${2:-}"
 	cat <<EOF
-[basic]
-plugin_dir = "$PLUGIN_DIR"
-log_level = "warn"
-upstream_keepalive_pool_size = 256
-wasm_trusted_modules = [${2:-}]
-
-[servers.bench]
-addr = "$SL"
-locations = ["all"]
-
-[locations.all]
-upstream = "up"
-plugins = ["cache"]
-
-[upstreams.up]
-addrs = ["$UP"]
 
 [plugins.cache]
 category = "cache"
@@ -101,10 +86,7 @@ status_of() { curl -fsS -o /dev/null -D - "$1" | awk 'tolower($1)=="x-cache-stat
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-$LOAD_CPU "$NGINX" -c "$work/up/nginx.conf" & pids+=($!)
-$PROXY_CPU "$NGINX" -c "$work/ng/nginx.conf" & pids+=($!)
-wait_port "$UP"
-wait_port "$NG"
+start_nginx
 
 echo "### HIT throughput ($BODY-byte body)"
 echo

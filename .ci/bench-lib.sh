@@ -34,6 +34,40 @@ $2
 EOF
 }
 
+# sluice_frame PLUGINS [TRUSTED] prints a sluice config with one server on
+# $SL whose location proxies to $UP through PLUGINS (a TOML array), and
+# TRUSTED (TOML strings) as wasm_trusted_modules. The caller appends the
+# [plugins.X] tables.
+sluice_frame() {
+	cat <<EOF
+[basic]
+plugin_dir = "$PLUGIN_DIR"
+log_level = "warn"
+upstream_keepalive_pool_size = 256
+wasm_trusted_modules = [${2:-}]
+
+[servers.bench]
+addr = "$SL"
+locations = ["all"]
+
+[locations.all]
+upstream = "up"
+plugins = $1
+
+[upstreams.up]
+addrs = ["$UP"]
+EOF
+}
+
+# start_nginx starts the upstream ($work/up) and the peer proxy ($work/ng)
+# on their cores and waits until both answer.
+start_nginx() {
+	$LOAD_CPU "$NGINX" -c "$work/up/nginx.conf" & pids+=($!)
+	$PROXY_CPU "$NGINX" -c "$work/ng/nginx.conf" & pids+=($!)
+	wait_port "$UP"
+	wait_port "$NG"
+}
+
 # wait_port ADDR [PATH]: until something answers http://ADDR/PATH.
 wait_port() {
 	for _ in $(seq 100); do

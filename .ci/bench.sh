@@ -52,31 +52,11 @@ plugin_list() {
 	echo "[${out%,}]"
 }
 sluice_conf() { # $1 = number of no-op plugins, $2 = trusted modules
-	cat <<EOF
-[basic]
-plugin_dir = "$PLUGIN_DIR"
-log_level = "warn"
-upstream_keepalive_pool_size = 256
-wasm_trusted_modules = [${2:-}]
-
-[servers.bench]
-addr = "$SL"
-locations = ["all"]
-
-[locations.all]
-upstream = "up"
-plugins = $(plugin_list "$1")
-
-[upstreams.up]
-addrs = ["$UP"]
-EOF
+	sluice_frame "$(plugin_list "$1")" "${2:-}"
 	for ((i = 1; i <= $1; i++)); do printf '\n[plugins.noop%d]\ncategory = "noop"\n' "$i"; done
 }
 
-$LOAD_CPU "$NGINX" -c "$work/up/nginx.conf" & pids+=($!)
-$PROXY_CPU "$NGINX" -c "$work/ng/nginx.conf" & pids+=($!)
-wait_port "$UP"
-wait_port "$NG"
+start_nginx
 
 [ -n "$CASES" ] && printf '| case | nginx req/s | sluice req/s | ratio | nginx p99 ms | sluice p99 ms |\n|---|---|---|---|---|---|\n'
 for c in $CASES; do
