@@ -4,11 +4,9 @@ import (
 	"context"
 	"hash/crc32"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	"github.com/sluice-proxy/sluice/abi"
-	"github.com/sluice-proxy/sluice/host/config"
 	"github.com/sluice-proxy/sluice/host/wasm"
 	"github.com/sluice-proxy/sluice/host/wasm/wasmtest"
 )
@@ -814,21 +811,7 @@ func BenchmarkAccessLimit(b *testing.B) {
 				b.Skipf("%s not built", path)
 			}
 			ctx := context.Background()
-			rt, err := wasm.NewRuntime(ctx, wasm.Options{VMs: 1, CacheDir: wasm.NoCacheDir, NoWatch: true,
-				Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.Close(ctx)
-			set, err := rt.Load(ctx, map[string]*config.Plugin{"p": {Wasm: path, Params: bc.params}}, b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer set.Close()
-			chain, err := set.Chain([]string{"p"})
-			if err != nil {
-				b.Fatal(err)
-			}
+			chain := benchChain(b, wasm.Options{}, path, bc.params, b.TempDir())
 			s := wasmtest.NewStream("GET", "/bench?x=1", "example.com", [2]string{"user-agent", "bench"}, [2]string{"x-user", "alice"})
 			s.Attrs["sluice.client_ip"] = wasm.StringValue("192.0.2.1")
 			s.Map(abi.MapHTTPResponseHeaders).Set(":status", "200")
@@ -846,9 +829,7 @@ func BenchmarkAccessLimit(b *testing.B) {
 				lat = append(lat, time.Since(start))
 			}
 			b.StopTimer()
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2]), "p50-ns/req")
-			b.ReportMetric(float64(lat[len(lat)*99/100]), "p99-ns/req")
+			reportLatency(b, lat)
 		})
 	}
 }

@@ -911,21 +911,7 @@ func benchTokens(b *testing.B, alg string, key any, n int, fresh bool) []string 
 // 99th percentile as p50-ns/req and p99-ns/req.
 func benchPluginRequests(b *testing.B, o wasm.Options, path string, params map[string]any, header string, values func(n int) []string) {
 	ctx := context.Background()
-	o.VMs, o.CacheDir, o.NoWatch, o.Logger = 1, wasm.NoCacheDir, true, slog.New(slog.DiscardHandler)
-	rt, err := wasm.NewRuntime(ctx, o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rt.Close(ctx)
-	set, err := rt.Load(ctx, map[string]*config.Plugin{"p": {Wasm: path, Params: params}}, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer set.Close()
-	chain, err := set.Chain([]string{"p"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	chain := benchChain(b, o, path, params, "")
 	vals := values(b.N + 1)
 	s := wasmtest.NewStream("GET", "/api/orders?id=7", "example.com", [2]string{"user-agent", "bench"})
 	s.Map(abi.MapHTTPResponseHeaders).Set(":status", "200")
@@ -950,6 +936,35 @@ func benchPluginRequests(b *testing.B, o wasm.Options, path string, params map[s
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// benchChain returns the chain of the module at path alone, configured with
+// params and data dir dataDir, on one VM of a runtime with o; both close
+// when b ends.
+func benchChain(b *testing.B, o wasm.Options, path string, params map[string]any, dataDir string) *wasm.Chain {
+	ctx := context.Background()
+	o.VMs, o.CacheDir, o.NoWatch, o.Logger = 1, wasm.NoCacheDir, true, slog.New(slog.DiscardHandler)
+	rt, err := wasm.NewRuntime(ctx, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close(ctx) })
+	set, err := rt.Load(ctx, map[string]*config.Plugin{"p": {Wasm: path, Params: params}}, dataDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(set.Close)
+	chain, err := set.Chain([]string{"p"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return chain
+}
+
+// reportLatency reports the median and 99th percentile of lat as
+// p50-ns/req and p99-ns/req.
+func reportLatency(b *testing.B, lat []time.Duration) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns/req")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns/req")
